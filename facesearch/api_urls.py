@@ -1,0 +1,3 @@
+"""Every REST route under /api/, one include per app."""
+
+urlpatterns: list = []

@@ -1,0 +1,18 @@
+from django.db import models
+
+
+class Person(models.Model):
+    """An enrolled identity; its faces are `Face` rows pointing here."""
+
+    name = models.CharField(max_length=200)
+    notes = models.TextField(blank=True)
+    cover_face = models.ForeignKey("photos.Face", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["name"])]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,142 @@
+from django.conf import settings
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+EMBEDDING_DIM = 128  # every supported encoder is 128-D; another size needs another column
+
+
+def photo_upload_to(photo: "Photo", filename: str) -> str:
+    """Content-addressed paths: the same bytes always land at the same place."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"photos/{photo.sha256[:2]}/{photo.sha256[2:4]}/{photo.sha256}.{extension}"
+
+
+class Photo(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PROCESSING = "processing"
+        DONE = "done"
+        FAILED = "failed"
+
+    file = models.FileField(upload_to=photo_upload_to, max_length=255)
+    original_name = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, unique=True)
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    taken_at = models.DateTimeField(null=True, blank=True, help_text="EXIF capture time")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    model_id = models.CharField(max_length=64, blank=True, help_text="encoder that produced this photo's faces")
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["-created_at"])]
+
+    def __str__(self) -> str:
+        return self.original_name or self.sha256[:12]
+
+
+class Face(models.Model):
+    class Assignment(models.TextChoices):
+        MANUAL = "manual"
+        ENROLLED = "enrolled"
+        AUTOMATIC = "automatic"
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="faces")
+    index = models.PositiveSmallIntegerField(help_text="position within the photo, most prominent first")
+    box = models.JSONField(help_text="[x1, y1, x2, y2] in photo pixels")
+    landmarks = models.JSONField(help_text="5 [x, y] points: eyes, nose, mouth corners")
+    score = models.FloatField(help_text="detection confidence")
+    box_size = models.FloatField()
+    sharpness = models.FloatField()
+    yaw = models.FloatField()
+    pitch = models.FloatField()
+    roll = models.FloatField()
+    crop = models.BinaryField(help_text="aligned face thumbnail, JPEG; kept in the row so deletion leaves no file")
+    model_id = models.CharField(max_length=64)
+    embedding = VectorField(dimensions=EMBEDDING_DIM)
+    person = models.ForeignKey("people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
+    assignment = models.CharField(max_length=16, choices=Assignment.choices, blank=True)
+    assignment_distance = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["photo_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["photo", "model_id", "index"], name="face_unique_per_photo_model"),
+            models.CheckConstraint(
+                condition=models.Q(person__isnull=True) | ~models.Q(assignment=""), name="face_assigned_has_how"
+            ),
+        ]
+        indexes = [
+            # Euclidean on L2-normalised vectors: the distance the encoders' thresholds are calibrated in.
+            HnswIndex(
+                name="face_embedding_hnsw_l2",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_l2_ops"],
+            ),
+            models.Index(fields=["model_id", "person"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"face {self.index} of {self.photo}"
+
+
+class IngestJob(models.Model):
+    """A batch of work (an upload, a folder, a re-encode) whose progress users follow."""
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload"
+        FOLDER = "folder"
+        REPROCESS = "reprocess"
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        INTERRUPTED = "interrupted"
+
+    source = models.CharField(max_length=16, choices=Source.choices)
+    path = models.TextField(blank=True, help_text="folder for folder jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.source} job {self.pk}"
+
+
+class IngestItem(models.Model):
+    """One file of a job; its state follows the photo's processing. Counts and reasons derive from these rows."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        SKIPPED = "skipped"
+        FAILED = "failed"
+
+    job = models.ForeignKey(IngestJob, on_delete=models.CASCADE, related_name="items")
+    name = models.TextField(help_text="file name or path relative to the job's folder")
+    photo = models.ForeignKey(Photo, null=True, blank=True, on_delete=models.SET_NULL, related_name="ingest_items")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["job", "name"], name="ingest_item_unique_name")]
+        indexes = [models.Index(fields=["photo", "state"])]
+
+    def __str__(self) -> str:
+        return self.name

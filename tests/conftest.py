@@ -1,0 +1,59 @@
+"""Fixtures shared by every test: real LFW data and the encoders, loaded once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LFW_DIR = ROOT.parent / "shared" / "data" / "lfw"
+WEIGHTS_DIR = ROOT / "var" / "models"
+
+
+@pytest.fixture(scope="session")
+def lfw_dir() -> Path:
+    """LFW deep-funneled images; CI has them, a checkout without ../shared skips the tests that need them."""
+    if not (LFW_DIR / "images").is_dir():
+        pytest.skip(f"LFW data not found at {LFW_DIR}")
+    return LFW_DIR
+
+
+@pytest.fixture(scope="session")
+def weights_dir() -> Path:
+    """The encoder weights fetched by `make weights` (run by `make test`)."""
+    return WEIGHTS_DIR
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker process on the test Redis and the test database (so tests must commit: transaction=True)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from django.db import connection
+
+    from facesearch.celery import app
+
+    database = connection.settings_dict["NAME"]
+    url = os.environ["DATABASE_URL"]
+    env = {**os.environ, "DATABASE_URL": url.replace("/facesearch?", f"/{database}?", 1)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "facesearch", "worker", "--concurrency", "1", "--loglevel", "WARNING",
+         "--hostname", f"test-{os.getpid()}@%h"],
+        env=env, cwd=ROOT, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not app.control.ping(timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the Celery worker did not start (exit code {process.poll()})")
+    yield process
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)

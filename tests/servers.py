@@ -1,0 +1,46 @@
+"""pytest plugin (`-p tests.servers`): the real embedded PostgreSQL+pgvector and Redis for the whole test session.
+
+It runs before pytest-django reads the settings, so the settings see these servers exactly as `make run` would.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from facesearch import stack
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    base = Path(tempfile.mkdtemp(prefix="facesearch-test-"))
+    redis_process, redis_url = stack.start_redis(base / "redis")
+    os.environ.update(
+        {
+            "DATABASE_URL": stack.start_postgres(base / "postgres", cleanup_mode="delete"),
+            "REDIS_URL": redis_url,
+            "FACESEARCH_DATA_DIR": str(base / "data"),
+            "FACESEARCH_WEIGHTS_DIR": str(ROOT / "var" / "models"),
+            "SECRET_KEY": "test-only-secret-key-not-for-production",
+        }
+    )
+    (base / "data" / "static").mkdir(parents=True)  # collectstatic's target, which whitenoise expects
+    early_config.stash[_servers_key] = (base, redis_process)
+    return (yield)
+
+
+_servers_key = pytest.StashKey[tuple]()
+
+
+def pytest_unconfigure(config):
+    base, redis_process = config.stash[_servers_key]
+    redis_process.terminate()
+    redis_process.wait(timeout=10)
+    shutil.rmtree(base / "data", ignore_errors=True)
+    shutil.rmtree(base / "redis", ignore_errors=True)
