@@ -1,3 +1,9 @@
 """Every REST route under /api/, one include per app."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("facesearch.photos.urls")),
+    path("", include("facesearch.people.urls")),
+    path("", include("facesearch.search.urls")),
+]
