@@ -11,3 +11,7 @@ class ImageError(EmbeddingsError):
 
 class WeightsError(EmbeddingsError):
     """Model weights are missing or do not match their published checksum."""
+
+
+class NoFaceError(EmbeddingsError):
+    """An image that had to yield one face (verification, `Face2Vec.encode`) has none the detector could find."""

@@ -1,0 +1,137 @@
+"""Face detection with MTCNN (Zhang et al. 2016): boxes, 5 landmarks and a confidence per face.
+
+The network is the `mtcnn` package's (weights ship with it), built once per process on first use and shared by every
+`Detector`. Large images are shrunk for detection and the results mapped back, since MTCNN's image pyramid makes its
+cost grow with the pixel count while faces above a few dozen pixels are found just as well at 1024 px.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from embeddings.types import Detection
+
+if TYPE_CHECKING:
+    from mtcnn import MTCNN
+
+# P-Net, R-Net, O-Net score thresholds and pyramid step of facenet's align_dataset_mtcnn.py (davidsandberg/facenet),
+# the detector setting its FaceNet weights were trained and evaluated with.
+DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)
+SCALE_FACTOR = 0.709
+# mtcnn 1.0 counts its pyramid levels as if min_face_size were 20, so above 20 the last levels fall below P-Net's
+# 12 px input and the whole call returns no faces: for 13% of image sides 24-1024 px at 21, 65% at 25, all at 30.
+# Larger minimums search from 20 px and drop the smaller boxes instead.
+MTCNN_SAFE_MIN_FACE_SIZE = 20
+DEFAULT_MAX_SIDE = 1024  # a 4032x3024 phone photo is detected at 1024x768: ~15x fewer pixels
+# LFW images: 13-20 img/s in batches of 16-64 against 3-4 one at a time, on this project's 2 shared CPU cores
+# (benchmarks/detection_throughput.py); larger batches gained nothing more.
+DEFAULT_BATCH_SIZE = 32
+
+
+@functools.cache
+def load_mtcnn() -> MTCNN:
+    """The MTCNN networks, built once per process: imports TensorFlow, so only on first detection."""
+    import mtcnn.utils.bboxes
+    from mtcnn import MTCNN
+
+    # mtcnn orders boxes for NMS with an unstable argsort, and scores often tie (saturated at 1.0), so which of two
+    # tied boxes survived depended on the other images in the batch: 2 of 137 LFW faces moved by up to 1.6 px
+    # between batched and single detection. With a stable sort none does.
+    mtcnn.utils.bboxes.sort_by_scores = _stable_sort_by_scores
+    return MTCNN()
+
+
+def _stable_sort_by_scores(tensor: np.ndarray, scores: np.ndarray, ascending: bool = True) -> np.ndarray:
+    return tensor[np.argsort(scores if ascending else -scores, kind="stable")]
+
+
+class Detector:
+    """Finds faces in RGB uint8 images.
+
+    `min_face_size` is in pixels of the image as detected, i.e. after shrinking to `max_side`: on a 4032 px photo
+    with the defaults the smallest face found is about 80 px. Boxes whose longer side is below it are dropped (above
+    20 px that is how it is enforced: see MTCNN_SAFE_MIN_FACE_SIZE). Faces come sorted by box area, largest first.
+    """
+
+    def __init__(
+        self,
+        min_face_size: int = 20,
+        thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS,
+        max_side: int = DEFAULT_MAX_SIDE,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        self.min_face_size = min_face_size
+        self.thresholds = tuple(thresholds)
+        self.max_side = max_side
+        self.batch_size = batch_size
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+        """Detect in several images at once; images of one size share network calls, up to `batch_size` at a time.
+
+        MTCNN pads a mixed-size batch to its largest image and runs every image through the largest pyramid, which is
+        no faster than running sizes apart (benchmarks/detection_throughput.py) and makes an image's faces depend on
+        its batch-mates; so only same-sized images (after shrinking) are batched together.
+        """
+        shrunk = [self._shrink(image) for image in images]
+        by_shape: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for index, small in enumerate(shrunk):
+            by_shape[small.shape].append(index)
+        rows: list[np.ndarray] = [np.empty((0, 16))] * len(images)
+        for indices in by_shape.values():
+            for start in range(0, len(indices), self.batch_size):
+                chunk = indices[start : start + self.batch_size]
+                found = self._run([shrunk[i] for i in chunk])
+                for position, index in enumerate(chunk):
+                    rows[index] = found[found[:, 0] == position]
+        return [
+            self._detections(row, image.shape, small.shape)
+            for row, image, small in zip(rows, images, shrunk, strict=True)
+        ]
+
+    def _shrink(self, image: np.ndarray) -> np.ndarray:
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"expected an RGB uint8 (H, W, 3) image, got {image.dtype} {image.shape}; use read()")
+        height, width = image.shape[:2]
+        scale = self.max_side / max(height, width)
+        if scale >= 1:
+            return image
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
+
+    def _run(self, images: list[np.ndarray]) -> np.ndarray:
+        """MTCNN rows [image index, x1, y1, x2, y2, score, 5 landmark x, 5 landmark y] for same-sized images."""
+        pnet, rnet, onet = self.thresholds
+        rows = load_mtcnn().detect_faces(
+            [image.astype(np.float32) for image in images],  # float32 in: mtcnn would normalise uint8 to float64
+            box_format="xyxy",
+            output_type="numpy",
+            min_face_size=min(self.min_face_size, MTCNN_SAFE_MIN_FACE_SIZE),
+            scale_factor=SCALE_FACTOR,
+            threshold_pnet=pnet,
+            threshold_rnet=rnet,
+            threshold_onet=onet,
+        )
+        longer_side = np.maximum(rows[:, 3] - rows[:, 1], rows[:, 4] - rows[:, 2])
+        return rows[longer_side >= self.min_face_size]
+
+    @staticmethod
+    def _detections(rows: np.ndarray, shape: tuple[int, ...], small_shape: tuple[int, ...]) -> list[Detection]:
+        # Pixel centres map as (x + 0.5) * scale - 0.5, the convention of Pillow's resize.
+        sx, sy = shape[1] / small_shape[1], shape[0] / small_shape[0]
+        scale = np.array([sx, sy], np.float64)
+        faces = []
+        for row in rows:
+            corners = (row[1:5].reshape(2, 2) + 0.5) * scale - 0.5
+            landmarks = (np.stack([row[6:11], row[11:16]], axis=1) + 0.5) * scale - 0.5
+            x1, y1, x2, y2 = (float(v) for v in corners.ravel())
+            faces.append(Detection(box=(x1, y1, x2, y2), landmarks=landmarks.astype(np.float32), score=float(row[5])))
+        return sorted(faces, key=lambda f: ((f.box[2] - f.box[0]) * (f.box[3] - f.box[1]), f.score), reverse=True)

@@ -1,0 +1,206 @@
+"""Reading images: any source in, RGB uint8 pixels out; every way an untrusted file can fail raises `ImageError`.
+
+Limits are checked before decoding (byte cap while reading, pixel count from the header), so a hostile file costs
+neither memory nor time. Only common photo formats are opened: Pillow also knows formats such as EPS that shell out
+to other programs, and a face search has no use for them.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import time
+import urllib.error
+import urllib.request
+from http.client import HTTPException
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from embeddings.errors import ImageError
+
+DEFAULT_MAX_PIXELS = 50_000_000  # above the largest phone cameras' 48 MP; ~150 MB once decoded to RGB
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # a 48 MP HEIC or high-quality JPEG is 10-25 MB
+DEFAULT_TIMEOUT = 10.0  # seconds for a whole URL download, not per read
+
+FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "PPM", "HEIF", "AVIF")  # PPM covers PGM and PBM
+_CHUNK = 64 * 1024
+_WHITE = (255, 255, 255)
+
+Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO | Image.Image | np.ndarray
+
+
+def read(
+    source: Source,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> np.ndarray:
+    """Decode `source` to a C-contiguous uint8 (H, W, 3) RGB array, EXIF orientation applied.
+
+    `source` is a path, an http(s) URL, bytes, a binary file object, a PIL image or a numpy array (HxW, HxWx1/3/4;
+    uint8 as is, uint16 scaled from 0-65535, floats in [0, 1] scaled to 0-255). Transparency is composited on white.
+    A uint8 RGB array is returned as is, not copied. Raises `ImageError` for anything that is not a usable image.
+    """
+    if isinstance(source, np.ndarray):
+        return _from_array(source, max_pixels)
+    if isinstance(source, Image.Image):
+        _check_pixels(source.size, max_pixels)
+        return _from_image(_load(source, in_place=False))  # a copy: the caller's image is left alone
+    return _decode(_read_bytes(source, max_bytes, timeout), max_pixels)
+
+
+def _read_bytes(source: Source, max_bytes: int, timeout: float) -> bytes:
+    if isinstance(source, bytes | bytearray | memoryview):
+        _check_bytes(memoryview(source).nbytes, max_bytes)
+        data = bytes(source)
+    elif isinstance(source, str) and source.startswith(("http://", "https://")):
+        data = _download(source, max_bytes, timeout)
+    elif isinstance(source, str | os.PathLike):
+        path = Path(source)
+        try:
+            _check_bytes(path.stat().st_size, max_bytes)
+            with path.open("rb") as file:
+                data = _read_capped(file, max_bytes)
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+            raise ImageError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+    elif hasattr(source, "read"):
+        data = _read_capped(source, max_bytes)
+    else:
+        raise TypeError(f"cannot read an image from {type(source).__name__}")
+    if not data:
+        raise ImageError("the input is empty: there are no bytes to decode")
+    return data
+
+
+def _read_capped(file: BinaryIO, max_bytes: int) -> bytes:
+    data = file.read(max_bytes + 1)
+    _check_bytes(len(data), max_bytes)
+    return data
+
+
+def _download(url: str, max_bytes: int, timeout: float) -> bytes:
+    """GET `url`, failing once more than `max_bytes` arrive or `timeout` seconds have passed.
+
+    The deadline is checked as data arrives; a server that stops sending fails after `timeout` without data.
+    """
+    deadline = time.monotonic() + timeout
+    request = urllib.request.Request(url, headers={"User-Agent": "facesearch", "Accept": "image/*"})
+    chunks, size = [], 0
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit():
+                _check_bytes(int(declared), max_bytes)
+            while chunk := response.read1(_CHUNK):
+                size += len(chunk)
+                _check_bytes(size, max_bytes)
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the download took longer than {timeout:g} s")
+                chunks.append(chunk)
+    except (urllib.error.URLError, HTTPException, OSError, ValueError) as exc:
+        reason = exc if isinstance(exc, urllib.error.HTTPError) else getattr(exc, "reason", exc)
+        raise ImageError(f"cannot download {url}: {reason}") from exc
+    return b"".join(chunks)
+
+
+def _check_bytes(size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise ImageError(f"the input is larger than the {max_bytes:,} byte limit")
+
+
+def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
+    width, height = size
+    if width * height > max_pixels:
+        raise ImageError(f"the image is {width}x{height} = {width * height:,} pixels, above the {max_pixels:,} limit")
+    if width == 0 or height == 0:
+        raise ImageError(f"the image is {width}x{height}: it has no pixels")
+
+
+@functools.cache
+def _register_heif() -> None:
+    """HEIC/HEIF (iPhone photos) through pillow-heif, registered with Pillow once per process."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
+def _decode(data: bytes, max_pixels: int) -> np.ndarray:
+    _register_heif()
+    try:
+        image = Image.open(io.BytesIO(data), formats=FORMATS)
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"not an image, or not one of the formats read here ({', '.join(FORMATS)})") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"the image is too large to decode: {exc}") from exc
+    with image:
+        _check_pixels(image.size, max_pixels)  # from the header alone: nothing is decoded yet
+        return _from_image(_load(image, in_place=True))
+
+
+def _load(image: Image.Image, *, in_place: bool) -> Image.Image:
+    """Decode the whole first frame, so a truncated file fails here, and turn it upright as its EXIF says."""
+    try:
+        image.load()
+        upright = ImageOps.exif_transpose(image, in_place=in_place)
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"the {image.format or 'given'} image is truncated or corrupt: {exc}") from exc
+    return image if upright is None else upright
+
+
+def _from_image(image: Image.Image) -> np.ndarray:
+    if image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+        return _to_rgb(np.asarray(image))
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, _WHITE), rgba)
+    try:
+        return np.array(image.convert("RGB"), dtype=np.uint8)
+    except ValueError as exc:
+        raise ImageError(f"cannot convert a {image.mode} image to RGB: {exc}") from exc
+
+
+def _from_array(array: np.ndarray, max_pixels: int) -> np.ndarray:
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ImageError(f"an array of shape {array.shape} is not an image: expected (H, W), (H, W, 3) or (H, W, 4)")
+    _check_pixels((array.shape[1], array.shape[0]), max_pixels)
+    return _to_rgb(array)
+
+
+def _to_rgb(array: np.ndarray) -> np.ndarray:
+    pixels = _to_uint8(array)
+    if pixels.ndim == 2:
+        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+    elif pixels.shape[2] == 4:  # composite on white, like Pillow images with alpha
+        alpha = pixels[:, :, 3:].astype(np.float32) / 255
+        pixels = np.rint(pixels[:, :, :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+    return np.ascontiguousarray(pixels)
+
+
+def _to_uint8(array: np.ndarray) -> np.ndarray:
+    """Scale by what the dtype means: bool 0/1, uint16 0-65535, floats 0-1 (or 0-255 if larger); other ints by range."""
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8) * 255
+    if array.dtype == np.uint16:
+        return np.rint(array / 257).astype(np.uint8)
+    if np.issubdtype(array.dtype, np.floating):
+        values = np.nan_to_num(array.astype(np.float32), nan=0.0)
+        if values.size and values.min() >= 0 and values.max() <= 1:
+            values = values * 255
+        return np.rint(np.clip(values, 0, 255)).astype(np.uint8)
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ImageError(f"an array of dtype {array.dtype} is not an image")
+    low, high = (int(array.min()), int(array.max())) if array.size else (0, 0)
+    if low >= 0 and high <= 255:
+        return array.astype(np.uint8)
+    if low >= 0 and high <= 65535:  # 16-bit data in a wider type, e.g. Pillow's "I" mode for 16-bit PNGs
+        return np.rint(array / 257).astype(np.uint8)
+    return np.rint((array - low) * (255 / (high - low))).astype(np.uint8)

@@ -1,0 +1,172 @@
+"""The face pipeline: read -> detect -> align -> encode, batched, and the one distance every comparison uses.
+
+`FacePipeline` is the library's entry point; `Face2Vec` is the one-call facade (an image in, one vector out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from embeddings.alignment import align_batch
+from embeddings.detection import DEFAULT_MAX_SIDE, DEFAULT_THRESHOLDS, Detector
+from embeddings.encoders import Encoder, EncoderSpec, get_spec, load_encoder
+from embeddings.errors import NoFaceError
+from embeddings.io import Source, read
+from embeddings.quality import measure
+from embeddings.types import Detection, Face, Verification
+
+Found = TypeVar("Found", Detection, Face)
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Euclidean distance between two L2-normalised embeddings: 0 identical, 2 opposite; pgvector's `<->`."""
+    return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
+
+
+def most_prominent(faces: Sequence[Found], image_shape: tuple[int, ...]) -> Found | None:
+    """The face with the largest box, ties going to the one nearest the image centre; None if there are none."""
+    return min(faces, key=lambda f: (-_area(f.box), _off_centre(f.box, image_shape)), default=None)
+
+
+def nearest_to_centre(faces: Sequence[Found], image_shape: tuple[int, ...]) -> Found | None:
+    """The face whose box centre is nearest the image centre (LFW's subject), None if there are none."""
+    return min(faces, key=lambda f: _off_centre(f.box, image_shape), default=None)
+
+
+def _area(box: tuple[float, float, float, float]) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def _off_centre(box: tuple[float, float, float, float], image_shape: tuple[int, ...]) -> float:
+    height, width = image_shape[:2]
+    return float(np.hypot((box[0] + box[2]) / 2 - (width - 1) / 2, (box[1] + box[3]) / 2 - (height - 1) / 2))
+
+
+class FacePipeline:
+    """Detects, aligns and encodes faces with one encoder; networks load on first use, once per process.
+
+    `weights_dir` is where `make weights` put the encoder's weights (relative paths are from the working directory).
+    `batch_size` is both the number of images detected per call and the number of faces encoded per call.
+    """
+
+    def __init__(
+        self,
+        encoder: str = "facenet",
+        *,
+        weights_dir: str | Path = "var/models",
+        min_face_size: int = 20,
+        detection_thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS,
+        max_side: int = DEFAULT_MAX_SIDE,
+        batch_size: int = 32,
+    ) -> None:
+        self.encoder_name = encoder
+        self.spec: EncoderSpec = get_spec(encoder)
+        self.weights_dir = Path(weights_dir)
+        self.batch_size = batch_size
+        self.detector = Detector(min_face_size, detection_thresholds, max_side, batch_size)
+
+    @property
+    def threshold(self) -> float:
+        """Distances below this mean "same person", as calibrated for this encoder."""
+        return self.spec.threshold
+
+    @property
+    def encoder(self) -> Encoder:
+        return load_encoder(self.encoder_name, self.weights_dir)
+
+    def warm_up(self) -> None:
+        """Load both networks and run each once, so the first real request does not pay for it."""
+        size = self.spec.input_size
+        self.detector.detect(np.zeros((size, size, 3), np.uint8))
+        self.encoder.embed(np.zeros((1, size, size, 3), np.uint8))
+
+    def detect(self, image: Source) -> list[Detection]:
+        return self.detector.detect(read(image))
+
+    def encode(self, image: Source) -> list[Face]:
+        """Every face found in the image, largest first."""
+        return self.encode_batch([image])[0]
+
+    def encode_batch(self, images: Sequence[Source]) -> list[list[Face]]:
+        """Faces of each image: images are read and detected `batch_size` at a time, then all faces encoded together.
+
+        Only the aligned crops are kept between chunks, so a long list of paths does not hold every photo in memory.
+        """
+        found: list[list[Detection]] = []
+        crops: list[np.ndarray] = []
+        for start in range(0, len(images), self.batch_size):
+            pixels = [read(image) for image in images[start : start + self.batch_size]]
+            detections = self.detector.detect_batch(pixels)
+            landmarks = [np.array([d.landmarks for d in faces]).reshape(-1, 5, 2) for faces in detections]
+            # Unrounded crops: rounding to uint8 would turn float noise in batched detection into whole grey levels.
+            crops.append(align_batch(pixels, landmarks, self.spec.template, self.spec.input_size, np.float32))
+            found.extend(detections)
+        size = self.spec.input_size
+        every_crop = np.concatenate(crops) if crops else np.zeros((0, size, size, 3), np.float32)
+        vectors = self._embed(every_crop)
+        every_detection = [d for faces in found for d in faces]
+        qualities = measure(
+            np.array([d.box for d in every_detection]), np.array([d.landmarks for d in every_detection]), every_crop
+        )
+        faces = [
+            Face(d.box, d.landmarks, d.score, q, np.rint(crop).astype(np.uint8), vector, self.spec.model_id)
+            for d, q, crop, vector in zip(every_detection, qualities, every_crop, vectors, strict=True)
+        ]
+        result, start = [], 0
+        for detections in found:
+            result.append(faces[start : start + len(detections)])
+            start += len(detections)
+        return result
+
+    def _embed(self, crops: np.ndarray) -> np.ndarray:
+        if not len(crops):
+            return np.zeros((0, self.spec.dim), np.float32)
+        return np.concatenate(
+            [self.encoder.embed(crops[i : i + self.batch_size]) for i in range(0, len(crops), self.batch_size)]
+        )
+
+    def encode_most_prominent(self, image: Source) -> Face:
+        """The largest face of the image (see `most_prominent`); raises NoFaceError if there is none."""
+        pixels = read(image)
+        face = most_prominent(self.encode(pixels), pixels.shape)
+        if face is None:
+            raise NoFaceError(f"no face found in the {pixels.shape[1]}x{pixels.shape[0]} image")
+        return face
+
+    def verify(self, a: Face | np.ndarray | Source, b: Face | np.ndarray | Source) -> Verification:
+        """Same person or not, at this encoder's threshold. Each side is a Face, an embedding or an image source.
+
+        An image stands for its most prominent face (NoFaceError if it has none); an embedding is L2-normalised first.
+        """
+        d = distance(self._embedding_of(a), self._embedding_of(b))
+        return Verification(distance=d, threshold=self.threshold, same=d < self.threshold)
+
+    def _embedding_of(self, x: Face | np.ndarray | Source) -> np.ndarray:
+        if isinstance(x, Face):
+            if x.model_id != self.spec.model_id:
+                raise ValueError(f"a {x.model_id} face cannot be compared with {self.spec.model_id} embeddings")
+            return x.embedding
+        if isinstance(x, np.ndarray) and x.ndim == 1:
+            if x.shape != (self.spec.dim,):
+                raise ValueError(f"expected a {self.spec.dim}-D {self.spec.name} embedding, got shape {x.shape}")
+            return x / max(float(np.linalg.norm(x)), 1e-12)
+        return self.encode_most_prominent(x).embedding
+
+
+class Face2Vec:
+    """The one-call facade: `Face2Vec().encode(image)` is the embedding of the image's most prominent face."""
+
+    def __init__(self, encoder: str = "facenet", **pipeline_kwargs: object) -> None:
+        self.pipeline = FacePipeline(encoder, **pipeline_kwargs)
+
+    def read(self, source: Source) -> np.ndarray:
+        """Pixels of a path, URL, bytes, file or array (see `embeddings.read`)."""
+        return read(source)
+
+    def encode(self, image: Source) -> np.ndarray:
+        """The L2-normalised (dim,) embedding of the most prominent face; raises NoFaceError if there is none."""
+        return self.pipeline.encode_most_prominent(image).embedding

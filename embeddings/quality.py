@@ -1,0 +1,66 @@
+"""Cheap quality measures of detected faces: size, sharpness and a rough head pose from the 5 landmarks.
+
+They let callers drop faces too small, blurred or turned away to be trusted; none of them needs another network.
+The pose is a rough estimate (a few degrees near frontal, worse beyond ~45 degrees), not a head-pose model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from embeddings.types import Quality
+
+# Frontal faces have the nose tip 0.495 of the way from the eye line to the mouth line: insightface's ArcFace
+# 112x112 template (eyes y=51.6, nose y=71.7, mouth y=92.3), an average of MTCNN-style landmarks of frontal faces.
+FRONTAL_NOSE_HEIGHT = 0.495
+# The nose tip stands 0.4 eye-to-mouth heights in front of the eye and mouth corners: 130/320 in the generic 3-D
+# face of OpenCV head-pose tutorials (nose tip z=0; eye corners y=170, z=-135; mouth corners y=-150, z=-125).
+NOSE_DEPTH = 0.4
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601 grey
+
+
+def measure(boxes: np.ndarray, landmarks: np.ndarray, crops: np.ndarray) -> list[Quality]:
+    """Quality of N faces from their boxes (N, 4) x1 y1 x2 y2, landmarks (N, 5, 2) and aligned crops (N, S, S, 3)."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    sizes = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    yaw, pitch, roll = pose(landmarks)
+    return [
+        Quality(box_size=float(b), sharpness=float(s), yaw=float(y), pitch=float(p), roll=float(r))
+        for b, s, y, p, r in zip(sizes, sharpness(crops), yaw, pitch, roll, strict=True)
+    ]
+
+
+def sharpness(crops: np.ndarray) -> np.ndarray:
+    """Variance of the 4-neighbour Laplacian of each grey crop (N,): low means blurred; compare at one crop size."""
+    grey = np.asarray(crops, np.float32) @ LUMA
+    laplacian = (
+        grey[:, :-2, 1:-1] + grey[:, 2:, 1:-1] + grey[:, 1:-1, :-2] + grey[:, 1:-1, 2:] - 4 * grey[:, 1:-1, 1:-1]
+    )
+    return laplacian.var(axis=(1, 2))
+
+
+def pose(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rough (yaw, pitch, roll) in degrees of N faces from their (N, 5, 2) landmarks; all 0 for a frontal face.
+
+    roll: angle of the eye line, positive when it slopes down to the image's right. With the roll undone,
+    yaw: the nose tip's sideways offset from the eye-mouth midline, positive when the nose points to the image's right;
+    pitch: the nose tip's height between eye line and mouth line, positive when looking up.
+    """
+    points = np.asarray(landmarks, np.float64).reshape(-1, 5, 2)
+    left_eye, right_eye, nose, mouth_left, mouth_right = (points[:, i] for i in range(5))
+    eyes = (left_eye + right_eye) / 2
+    eye_line = right_eye - left_eye
+    roll = np.arctan2(eye_line[:, 1], eye_line[:, 0])
+    cos, sin = np.cos(roll), np.sin(roll)
+
+    def upright(p: np.ndarray) -> np.ndarray:  # rotate by -roll about the eyes' midpoint
+        d = p - eyes
+        return np.stack([cos * d[:, 0] + sin * d[:, 1], -sin * d[:, 0] + cos * d[:, 1]], axis=1)
+
+    mouth, tip = upright((mouth_left + mouth_right) / 2), upright(nose)
+    height = np.maximum(mouth[:, 1], 1e-6)  # eye line to mouth line, as seen
+    t = tip[:, 1] / height
+    pitch = np.arctan((FRONTAL_NOSE_HEIGHT - t) / NOSE_DEPTH)
+    offset = tip[:, 0] - t * mouth[:, 0]  # from the midline through the eyes' and mouth's midpoints
+    yaw = np.arcsin(np.clip(offset * np.cos(pitch) / (NOSE_DEPTH * height), -1, 1))
+    return np.degrees(yaw), np.degrees(pitch), np.degrees(roll)
