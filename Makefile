@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR := $(or $(FACESEARCH_DATA_DIR),var)
 
-.PHONY: run test lint format install install-test weights chromium
+.PHONY: run test lint format install install-test weights chromium bench-deps
 
 run: install weights
 	$(BIN)/facesearch run
@@ -43,3 +43,8 @@ weights: install
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not reachable).
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+# The peer in benchmarks/pipeline.py (face_recognition: dlib HOG + ResNet); its own pins would pull a dlib source build.
+bench-deps: install
+	$(BIN)/python -m pip install --quiet dlib-bin face_recognition_models
+	$(BIN)/python -m pip install --quiet --no-deps face_recognition

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from embeddings import FacePipeline
+from embeddings.detection import Detector
+
 ROOT = Path(__file__).resolve().parents[1]
 LFW_DIR = ROOT.parent / "shared" / "data" / "lfw"
 WEIGHTS_DIR = ROOT / "var" / "models"
@@ -23,6 +26,26 @@ def lfw_dir() -> Path:
 def weights_dir() -> Path:
     """The encoder weights fetched by `make weights` (run by `make test`)."""
     return WEIGHTS_DIR
+
+
+@pytest.fixture(scope="session")
+def facenet_encoder(weights_dir: Path):
+    """The FaceNet encoder, built once per test session (about 5 s and 100 MB)."""
+    from embeddings.encoders import load_encoder
+
+    return load_encoder("facenet", weights_dir)
+
+
+@pytest.fixture(scope="session")
+def detector() -> Detector:
+    """One MTCNN detector for the session (the networks are built once per process, on first detection)."""
+    return Detector()
+
+
+@pytest.fixture(scope="session")
+def pipeline(weights_dir: Path) -> FacePipeline:
+    """The default FacePipeline (facenet) for the session: each network loads once per test run."""
+    return FacePipeline(weights_dir=weights_dir)
 
 
 @pytest.fixture(scope="session")

