@@ -1,0 +1,209 @@
+"""How many faces per second does ingest store end to end (upload → faces in PostgreSQL)? Prints one table.
+
+    .venv/bin/python benchmarks/ingest.py --n 48 --concurrency 1
+
+It starts its own embedded PostgreSQL+pgvector and Redis (`facesearch.stack`) in a temporary directory, migrates,
+starts a real Celery worker (`--concurrency` pool processes, each loading the model once) and waits until every pool
+process has loaded the model. Then, for each mode, on its own `--n` LFW photos (one per person, different photos for
+each mode so the same bytes are never skipped), it times from the first file sent to the last photo processed:
+
+- `api`: one `POST /api/photos/` per file (the REST view in process, token auth), one `photo_process` task each;
+- `folder bN`: `manage.py ingest FOLDER --batch-size N`: the folder CLI, one `photos_process_batch` task per N photos
+  (N = 1 is one photo per task, to separate the batching's effect from the entry point's).
+
+faces/s = faces stored / wall time; `upload s` is the part spent storing files and queueing tasks (the worker is
+already busy meanwhile). Photos are LFW's 250x250 images, about one face each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+LFW_IMAGES = ROOT.parent / "shared" / "data" / "lfw" / "images"
+WARM_UP_PHOTOS = 8
+
+
+@dataclass(frozen=True)
+class Result:
+    mode: str
+    concurrency: int
+    photos: int
+    faces: int
+    upload_s: float
+    total_s: float
+
+    @property
+    def faces_per_s(self) -> float:
+        return self.faces / self.total_s
+
+    @property
+    def photos_per_s(self) -> float:
+        return self.photos / self.total_s
+
+
+def lfw_sample(count: int) -> list[Path]:
+    """The first photo of each person, in name order: different people, each file different bytes."""
+    people = sorted(p for p in LFW_IMAGES.iterdir() if p.is_dir())
+    return [sorted(person.iterdir())[0] for person in people[:count]]
+
+
+def start_stack(base: Path) -> subprocess.Popen:
+    from facesearch import stack
+
+    redis_process, redis_url = stack.start_redis(base / "redis")
+    os.environ.update(
+        {
+            "DATABASE_URL": stack.start_postgres(base / "postgres", cleanup_mode="delete"),
+            "REDIS_URL": redis_url,
+            "FACESEARCH_DATA_DIR": str(base / "data"),
+            "FACESEARCH_WEIGHTS_DIR": os.environ.get("FACESEARCH_WEIGHTS_DIR", str(ROOT / "var" / "models")),
+            "SECRET_KEY": "benchmark-only",
+            "DJANGO_SETTINGS_MODULE": "facesearch.settings",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return redis_process
+
+
+def start_worker(concurrency: int) -> subprocess.Popen:
+    from facesearch.celery import app, ping
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "facesearch", "worker", "--concurrency", str(concurrency),
+         "--loglevel", "WARNING", "--hostname", f"bench-{os.getpid()}@%h", "--without-mingle", "--without-gossip"],
+        cwd=ROOT, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while not app.control.ping(timeout=0.5):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the Celery worker did not start")
+    # A task runs only in a pool process that has loaded the model (worker_process_init): one ping per process.
+    for result in [ping.delay() for _ in range(concurrency * 2)]:
+        result.get(timeout=600)
+    return worker
+
+
+def wait_processed(photo_ids: list[int], timeout: float = 3600) -> None:
+    from facesearch.photos.models import Photo
+
+    deadline = time.monotonic() + timeout
+    while Photo.objects.filter(id__in=photo_ids, status__in=["pending", "processing"]).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out waiting for the worker")
+        time.sleep(0.05)
+
+
+def faces_of(photo_ids: list[int]) -> int:
+    from facesearch.photos.models import Face, Photo
+
+    failed = Photo.objects.filter(id__in=photo_ids, status="failed").count()
+    if failed:
+        print(f"warning: {failed} photos failed", file=sys.stderr)
+    return Face.objects.filter(photo_id__in=photo_ids).count()
+
+
+def run_api(paths: list[Path], concurrency: int) -> Result:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.test import APIClient
+
+    from tests.factories import TokenFactory
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {TokenFactory().key}")
+    contents = [(path.name, path.read_bytes()) for path in paths]
+    start = time.perf_counter()
+    ids = []
+    for name, content in contents:
+        response = client.post("/api/photos/", {"file": SimpleUploadedFile(name, content)}, format="multipart")
+        assert response.status_code == 201, response.content
+        ids.append(response.json()["id"])
+    uploaded = time.perf_counter()
+    wait_processed(ids)
+    end = time.perf_counter()
+    return Result("api (1 photo/task)", concurrency, len(ids), faces_of(ids), uploaded - start, end - start)
+
+
+def run_folder(paths: list[Path], concurrency: int, batch_size: int, work: Path) -> Result:
+    from django.core.management import call_command
+
+    from facesearch.photos.models import IngestJob
+
+    folder = work / f"folder-b{batch_size}"
+    folder.mkdir(parents=True)
+    for path in paths:
+        shutil.copyfile(path, folder / path.name)
+    start = time.perf_counter()
+    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+        call_command("ingest", str(folder), "--batch-size", str(batch_size))
+    uploaded = time.perf_counter()
+    job = IngestJob.objects.get(path=str(folder.resolve()))
+    ids = list(job.items.values_list("photo_id", flat=True))
+    wait_processed(ids)
+    end = time.perf_counter()
+    mode = f"folder b{batch_size} ({batch_size} photo{'s' if batch_size > 1 else ''}/task)"
+    return Result(mode, concurrency, len(ids), faces_of(ids), uploaded - start, end - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=48, help="photos per mode")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1], help="worker pool sizes to compare")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8], help="folder modes' photos per task")
+    args = parser.parse_args()
+
+    modes = 1 + len(args.batch_sizes)
+    sample = lfw_sample(WARM_UP_PHOTOS + args.n * modes * len(args.concurrency))
+    base = Path(tempfile.mkdtemp(prefix="facesearch-bench-"))
+    redis_process = start_stack(base)
+    results: list[Result] = []
+    try:
+        offset = 0
+        for concurrency in args.concurrency:
+            worker = start_worker(concurrency)
+            try:
+                if offset == 0:  # first encodes trace the networks' graphs: keep them out of the timings
+                    run_folder(sample[:WARM_UP_PHOTOS], concurrency, max(args.batch_sizes), base / "warm")
+                    offset = WARM_UP_PHOTOS
+                results.append(run_api(sample[offset : offset + args.n], concurrency))
+                offset += args.n
+                for batch_size in args.batch_sizes:
+                    paths = sample[offset : offset + args.n]
+                    results.append(run_folder(paths, concurrency, batch_size, base / f"c{concurrency}"))
+                    offset += args.n
+            finally:
+                os.killpg(worker.pid, 15)
+                worker.wait(timeout=120)
+    finally:
+        redis_process.terminate()
+        redis_process.wait(timeout=10)
+        shutil.rmtree(base, ignore_errors=True)
+
+    print(f"\ningest end to end (upload -> faces stored), {os.cpu_count()} CPUs, LFW 250x250 photos")
+    print(f"{'mode':<28} {'workers':>7} {'photos':>6} {'faces':>6} {'upload s':>9} {'total s':>8} "
+          f"{'photos/s':>9} {'faces/s':>8}")  # fmt: skip
+    for r in results:
+        print(f"{r.mode:<28} {r.concurrency:>7} {r.photos:>6} {r.faces:>6} {r.upload_s:>9.2f} {r.total_s:>8.2f} "
+              f"{r.photos_per_s:>9.2f} {r.faces_per_s:>8.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

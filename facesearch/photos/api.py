@@ -1,0 +1,497 @@
+"""REST API of the write path: photos (upload, list, detail, image, delete), faces (list, crop, assign), jobs.
+
+Views are thin: validate with an InputSerializer/FilterSerializer, call one service or selector, serialize out.
+"""
+
+from __future__ import annotations
+
+import functools
+import mimetypes
+
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from embeddings import EmbeddingsError
+from facesearch.core.errors import ApplicationError
+from facesearch.people.models import Person
+from facesearch.people.services import faces_assign, faces_unassign
+from facesearch.photos import selectors, services
+from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
+from facesearch.photos.storage import photo_file_path
+
+BROWSER_FORMATS = frozenset({"jpg", "png", "webp", "gif", "avif", "bmp"})
+
+
+# ------------------------------------------------------------------------------------------------ shared shapes
+
+
+class ErrorOutputSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    extra = serializers.DictField()
+
+    class Meta:
+        ref_name = "Error"
+
+
+class PersonRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+    class Meta:
+        ref_name = "PersonRef"
+
+
+class QualitySerializer(serializers.Serializer):
+    box_size = serializers.FloatField(help_text="min(width, height) of the box, pixels")
+    sharpness = serializers.FloatField(help_text="variance of the Laplacian of the aligned crop; low is blurred")
+    yaw = serializers.FloatField()
+    pitch = serializers.FloatField()
+    roll = serializers.FloatField()
+
+    class Meta:
+        ref_name = "FaceQuality"
+
+
+class FaceOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    photo = serializers.IntegerField(source="photo_id")
+    index = serializers.IntegerField(help_text="position within the photo, most prominent first")
+    box = serializers.ListField(child=serializers.FloatField(), help_text="[x1, y1, x2, y2] in photo pixels")
+    landmarks = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()))
+    score = serializers.FloatField(help_text="detection confidence")
+    quality = QualitySerializer(source="*")
+    model_id = serializers.CharField()
+    person = PersonRefSerializer(allow_null=True)
+    assignment = serializers.ChoiceField(choices=[*Face.Assignment.values, ""])
+    assignment_distance = serializers.FloatField(allow_null=True)
+    crop_url = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Face"
+
+    def get_crop_url(self, face: Face) -> str:
+        return _absolute(self.context, "photos:face-crop", face.id)
+
+
+class PhotoOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    status = serializers.ChoiceField(choices=Photo.Status.choices)
+    error = serializers.CharField(help_text="why processing failed, when it did")
+    url = serializers.SerializerMethodField(help_text="the image file")
+    original_name = serializers.CharField()
+    size = serializers.IntegerField(help_text="bytes")
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    taken_at = serializers.DateTimeField(allow_null=True, help_text="EXIF capture time")
+    uploaded_by = serializers.CharField(source="uploaded_by.username", allow_null=True, default=None)
+    model_id = serializers.CharField(help_text="encoder that produced the faces")
+    created_at = serializers.DateTimeField()
+    processed_at = serializers.DateTimeField(allow_null=True)
+    faces = FaceOutputSerializer(many=True, source="faces.all")
+
+    class Meta:
+        ref_name = "Photo"
+
+    def get_url(self, photo: Photo) -> str:
+        return _absolute(self.context, "photos:photo-image", photo.id)
+
+
+class JobOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    source = serializers.ChoiceField(choices=IngestJob.Source.choices)
+    path = serializers.CharField()
+    state = serializers.ChoiceField(
+        choices=IngestJob.State.choices,
+        help_text="pending: files are being added; running: all added, processing; done; interrupted: resumable",
+    )
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    total = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    done = serializers.IntegerField()
+    skipped = serializers.IntegerField(help_text="same bytes already stored")
+    failed = serializers.IntegerField()
+    progress = serializers.SerializerMethodField(help_text="share of items finished, 0 to 1")
+
+    class Meta:
+        ref_name = "Job"
+
+    def get_progress(self, job: IngestJob) -> float:
+        return round((job.done + job.skipped + job.failed) / job.total, 4) if job.total else 1.0
+
+
+class ItemOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    state = serializers.ChoiceField(choices=IngestItem.State.choices)
+    error = serializers.CharField(help_text="the reason, for failed items")
+    photo = serializers.IntegerField(source="photo_id", allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "JobItem"
+
+
+class JobDetailOutputSerializer(JobOutputSerializer):
+    failures = ItemOutputSerializer(many=True, help_text="failed items with their reasons (the first 1000)")
+    items_url = serializers.SerializerMethodField(help_text="every item, paginated")
+
+    class Meta:
+        ref_name = "JobDetail"
+
+    def get_items_url(self, job: IngestJob) -> str:
+        return _absolute(self.context, "photos:job-items", job.id)
+
+
+class UploadResultOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    created = serializers.BooleanField(help_text="false: the same bytes were stored already")
+    photo = PhotoOutputSerializer(allow_null=True)
+    error = serializers.CharField(allow_null=True, help_text="why this file was refused")
+
+    class Meta:
+        ref_name = "PhotoUploadResult"
+
+
+class BatchUploadOutputSerializer(serializers.Serializer):
+    job = JobDetailOutputSerializer()
+    results = UploadResultOutputSerializer(many=True)
+
+    class Meta:
+        ref_name = "PhotoBatchUpload"
+
+
+def _absolute(context: dict, name: str, pk: int) -> str:
+    path = reverse(name, args=[pk])
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request else path
+
+
+@functools.cache
+def page_schema(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    """The schema of a page of `serializer_class` items; one object per class, so the component is defined once."""
+    return inline_serializer(
+        name=f"Paginated{serializer_class.Meta.ref_name}List",
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer_class(many=True),
+        },
+    )
+
+
+class Pagination(PageNumberPagination):
+    """`results`, `next`, `previous`, `count`; `page_size` lets a client ask for up to 500 items per page."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def paginated_response(request: Request, view: APIView, queryset: QuerySet, serializer_class) -> Response:
+    paginator = Pagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)
+
+
+def _job_detail(request: Request, job_id: int) -> dict:
+    progress = selectors.job_progress(job_id=job_id)
+    if progress is None:
+        raise ApplicationError("No such job.", {"id": job_id}, status=404)
+    progress.job.failures = progress.failures
+    return JobDetailOutputSerializer(progress.job, context={"request": request}).data
+
+
+ERRORS = {
+    400: OpenApiResponse(ErrorOutputSerializer, description="invalid input; nothing was stored"),
+    401: OpenApiResponse(ErrorOutputSerializer, description="not authenticated"),
+}
+NOT_FOUND = {404: OpenApiResponse(ErrorOutputSerializer, description="no such id")}
+IMAGE = {(200, "image/jpeg"): OpenApiTypes.BINARY}
+
+
+# ------------------------------------------------------------------------------------------------------- photos
+
+
+class PhotoListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=Photo.Status.choices, required=False)
+        person = serializers.IntegerField(required=False, help_text="photos showing this person")
+        model_id = serializers.CharField(required=False)
+        ordering = serializers.ChoiceField(
+            choices=[f"{sign}{field}" for field in ("created_at", "taken_at", "id", "size") for sign in ("", "-")],
+            required=False,
+            help_text="default: -created_at",
+        )
+        page = serializers.IntegerField(required=False, min_value=1)
+        page_size = serializers.IntegerField(required=False, min_value=1, max_value=Pagination.max_page_size)
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(required=False, allow_empty_file=True, help_text="one image")
+        files = serializers.ListField(
+            child=serializers.FileField(allow_empty_file=True), required=False, help_text="several images (a job)"
+        )
+
+        class Meta:
+            ref_name = "PhotoUpload"
+
+        def validate(self, data: dict) -> dict:
+            if bool(data.get("file")) == bool(data.get("files")):
+                raise serializers.ValidationError("Send one image as `file`, or several as `files`.")
+            return data
+
+    @extend_schema(
+        operation_id="photos_list",
+        parameters=[FilterSerializer],
+        responses={200: page_schema(PhotoOutputSerializer), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return paginated_response(
+            request, self, selectors.photo_list(filters=filters.validated_data), PhotoOutputSerializer
+        )
+
+    @extend_schema(
+        operation_id="photos_upload",
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="PhotoUploadResponse",
+                serializers=[PhotoOutputSerializer, BatchUploadOutputSerializer],
+                resource_type_field_name=None,
+            ),
+            200: OpenApiResponse(PhotoOutputSerializer, description="the same bytes were stored already"),
+            **ERRORS,
+        },
+        description=(
+            "`file`: one image → 201 with the photo, or 200 with the stored photo for the same bytes. "
+            "`files`: several → an upload job and one result per file (refused files are failed items); "
+            "400 only when no file could be stored. Faces appear once the worker has processed the photo "
+            "(`status` goes pending → processing → done or failed)."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        context = {"request": request}
+        if file := serializer.validated_data.get("file"):
+            photo, created = services.photo_create(file=file, uploaded_by=request.user)
+            data = PhotoOutputSerializer(photo, context=context).data
+            return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+        job, items = services.photos_upload(files=serializer.validated_data["files"], uploaded_by=request.user)
+        results = [
+            {
+                "name": item.name,
+                "created": item.state == IngestItem.State.PENDING,
+                "photo": PhotoOutputSerializer(item.photo, context=context).data if item.photo else None,
+                "error": item.error if item.state == IngestItem.State.FAILED else None,
+            }
+            for item in items
+        ]
+        created = any(result["created"] for result in results)
+        return Response(
+            {"job": _job_detail(request, job.id), "results": results},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class PhotoDetailApi(APIView):
+    @extend_schema(operation_id="photos_retrieve", responses={200: PhotoOutputSerializer, **ERRORS, **NOT_FOUND})
+    def get(self, request: Request, photo_id: int) -> Response:
+        photo = get_object_or_404(selectors.photo_list(), id=photo_id)
+        return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+
+    @extend_schema(
+        operation_id="photos_destroy",
+        responses={204: None, **ERRORS, **NOT_FOUND},
+        description="Deletes the photo, its faces (vectors and crops), its job items and its file.",
+    )
+    def delete(self, request: Request, photo_id: int) -> Response:
+        services.photo_delete(photo=get_object_or_404(Photo, id=photo_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PhotoImageApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        size = serializers.IntegerField(
+            required=False, min_value=16, max_value=4096, help_text="longest side of a JPEG thumbnail, pixels"
+        )
+
+    @extend_schema(
+        operation_id="photos_image",
+        parameters=[FilterSerializer],
+        responses={(200, "image/*"): OpenApiTypes.BINARY, **ERRORS, **NOT_FOUND},
+        description="The stored file (or, with `size`, or for formats browsers cannot show, an upright JPEG).",
+    )
+    def get(self, request: Request, photo_id: int) -> HttpResponse:
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        photo = get_object_or_404(Photo, id=photo_id)
+        size = params.validated_data.get("size")
+        extension = photo.file.name.rsplit(".", 1)[-1].lower()
+        try:
+            if size or extension not in BROWSER_FORMATS:
+                response = HttpResponse(selectors.photo_rendered(photo=photo, size=size), content_type="image/jpeg")
+            else:
+                content_type = mimetypes.guess_type(photo.file.name)[0] or "application/octet-stream"
+                response = FileResponse(photo_file_path(photo.file.name).open("rb"), content_type=content_type)
+        except (OSError, EmbeddingsError) as exc:
+            raise ApplicationError("The photo's file cannot be read.", {"id": photo.id}, status=404) from exc
+        response["Cache-Control"] = "private, max-age=31536000, immutable"  # content-addressed, ids never reused
+        response["ETag"] = f'"{photo.sha256}-{size or 0}"'
+        return response
+
+
+# -------------------------------------------------------------------------------------------------------- faces
+
+
+class FaceListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        person = serializers.IntegerField(required=False)
+        unassigned = serializers.BooleanField(required=False, allow_null=True, default=None)
+        photo = serializers.IntegerField(required=False)
+        model_id = serializers.CharField(required=False)
+        assignment = serializers.ChoiceField(choices=Face.Assignment.choices, required=False)
+        ordering = serializers.ChoiceField(
+            choices=[f"{sign}{field}" for field in ("id", "created_at", "score", "box_size") for sign in ("", "-")],
+            required=False,
+            help_text="default: by photo, then position in the photo",
+        )
+        page = serializers.IntegerField(required=False, min_value=1)
+        page_size = serializers.IntegerField(required=False, min_value=1, max_value=Pagination.max_page_size)
+
+    @extend_schema(
+        operation_id="faces_list",
+        parameters=[FilterSerializer],
+        responses={200: page_schema(FaceOutputSerializer), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = {key: value for key, value in filters.validated_data.items() if value is not None}
+        return paginated_response(request, self, selectors.face_list(filters=data), FaceOutputSerializer)
+
+
+class FaceDetailApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        person = serializers.PrimaryKeyRelatedField(
+            queryset=Person.objects.all(), allow_null=True, help_text="a person id, or null to unassign"
+        )
+
+        class Meta:
+            ref_name = "FaceAssign"
+
+    @extend_schema(operation_id="faces_retrieve", responses={200: FaceOutputSerializer, **ERRORS, **NOT_FOUND})
+    def get(self, request: Request, face_id: int) -> Response:
+        face = get_object_or_404(selectors.face_list(), id=face_id)
+        return Response(FaceOutputSerializer(face, context={"request": request}).data)
+
+    @extend_schema(
+        operation_id="faces_assign",
+        request=InputSerializer,
+        responses={200: FaceOutputSerializer, **ERRORS, **NOT_FOUND},
+        description="Assign the face to a person (manually), or unassign it with null.",
+    )
+    def patch(self, request: Request, face_id: int) -> Response:
+        face = get_object_or_404(Face.objects.only("id"), id=face_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        person = serializer.validated_data["person"]
+        if person is None:
+            faces_unassign(face_ids=[face.id])
+        else:
+            faces_assign(person=person, face_ids=[face.id], how=Face.Assignment.MANUAL)
+        face = selectors.face_list().get(id=face.id)
+        return Response(FaceOutputSerializer(face, context={"request": request}).data)
+
+
+class FaceCropApi(APIView):
+    @extend_schema(operation_id="faces_crop", responses={**IMAGE, **ERRORS, **NOT_FOUND})
+    def get(self, request: Request, face_id: int) -> HttpResponse:
+        crop = selectors.face_crop(face_id=face_id)
+        if crop is None:
+            raise ApplicationError("No such face.", {"id": face_id}, status=404)
+        response = HttpResponse(crop, content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=3600"  # a re-encode rewrites the crop under the same id
+        return response
+
+
+# --------------------------------------------------------------------------------------------------------- jobs
+
+
+class JobListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        state = serializers.ChoiceField(choices=IngestJob.State.choices, required=False)
+        source = serializers.ChoiceField(choices=IngestJob.Source.choices, required=False)
+        page = serializers.IntegerField(required=False, min_value=1)
+        page_size = serializers.IntegerField(required=False, min_value=1, max_value=Pagination.max_page_size)
+
+    @extend_schema(
+        operation_id="jobs_list",
+        parameters=[FilterSerializer],
+        responses={200: page_schema(JobOutputSerializer), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return paginated_response(
+            request, self, selectors.job_list(filters=filters.validated_data), JobOutputSerializer
+        )
+
+
+class JobDetailApi(APIView):
+    @extend_schema(operation_id="jobs_retrieve", responses={200: JobDetailOutputSerializer, **ERRORS, **NOT_FOUND})
+    def get(self, request: Request, job_id: int) -> Response:
+        return Response(_job_detail(request, job_id))
+
+
+class JobItemListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        state = serializers.ChoiceField(choices=IngestItem.State.choices, required=False)
+        page = serializers.IntegerField(required=False, min_value=1)
+        page_size = serializers.IntegerField(required=False, min_value=1, max_value=Pagination.max_page_size)
+
+    @extend_schema(
+        operation_id="jobs_items",
+        parameters=[FilterSerializer],
+        responses={200: page_schema(ItemOutputSerializer), **ERRORS, **NOT_FOUND},
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        job = get_object_or_404(IngestJob, id=job_id)
+        items = selectors.job_items(job=job, state=filters.validated_data.get("state"))
+        return paginated_response(request, self, items, ItemOutputSerializer)
+
+
+class JobRetryApi(APIView):
+    @extend_schema(
+        operation_id="jobs_retry",
+        request=None,
+        responses={
+            200: inline_serializer(
+                name="JobRetry", fields={"retried": serializers.IntegerField(), "job": JobDetailOutputSerializer()}
+            ),
+            **ERRORS,
+            **NOT_FOUND,
+        },
+        description="Queue the job's failed items again (a refused upload cannot be retried: its bytes were not kept).",
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        retried = services.job_retry(job=get_object_or_404(IngestJob, id=job_id))
+        return Response({"retried": retried, "job": _job_detail(request, job_id)})

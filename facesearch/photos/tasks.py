@@ -1,0 +1,43 @@
+"""Celery tasks: ids in, one service call. Retried only on transient errors (database or broker unavailable).
+
+`acks_late` + `reject_on_worker_lost`: a task whose worker dies mid-way is delivered again, which is safe because
+processing a photo is idempotent (its faces are replaced under the photo's row lock).
+"""
+
+from __future__ import annotations
+
+import kombu.exceptions
+import redis.exceptions
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from facesearch.photos import services
+
+TRANSIENT_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+)
+RETRY = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 2,  # seconds, doubled at each retry (with jitter) up to retry_backoff_max
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
+    "ignore_result": True,
+}
+
+
+@shared_task(**RETRY)
+def photo_process(photo_id: int) -> None:
+    services.photo_process(photo_id=photo_id)
+
+
+@shared_task(**RETRY)
+def photos_process_batch(photo_ids: list[int]) -> None:
+    """Several photos through one `encode_batch` call (folder and reprocess jobs)."""
+    services.photos_process(photo_ids=photo_ids)

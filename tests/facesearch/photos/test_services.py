@@ -1,0 +1,242 @@
+"""The write-path services on real LFW photos with the real pipeline (loaded once in this process)."""
+
+from __future__ import annotations
+
+import io
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from PIL import Image
+
+from facesearch.core.errors import ApplicationError
+from facesearch.core.pipeline import get_pipeline
+from facesearch.people.services import faces_assign
+from facesearch.photos import services
+from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
+from facesearch.photos.storage import photo_file_path
+from tests.facesearch.photos.support import files_under
+from tests.factories import FaceFactory, PersonFactory, UserFactory
+
+
+def upload(path: Path, name: str | None = None) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name or path.name, path.read_bytes())
+
+
+def face_rows(photo: Photo) -> list[tuple]:
+    return [
+        (
+            face.id,
+            face.index,
+            tuple(face.box),
+            face.model_id,
+            face.person_id,
+            np.asarray(face.embedding, dtype=np.float32).tobytes(),
+        )
+        for face in Face.objects.filter(photo=photo).order_by("index")
+    ]
+
+
+@pytest.fixture(scope="session")
+def pipeline():
+    return get_pipeline()
+
+
+@pytest.mark.django_db
+def test_photo_create_stores_the_file_at_its_content_address(lfw_photos, media_root):
+    user = UserFactory()
+    photo, created = services.photo_create(file=upload(lfw_photos[0]), uploaded_by=user)
+    assert created and photo.status == Photo.Status.PENDING and photo.uploaded_by == user
+    assert photo.file.name == f"photos/{photo.sha256[:2]}/{photo.sha256[2:4]}/{photo.sha256}.jpg"
+    assert photo_file_path(photo.file.name).read_bytes() == lfw_photos[0].read_bytes()
+    assert (photo.width, photo.height, photo.size) == (250, 250, lfw_photos[0].stat().st_size)
+    assert files_under(media_root) == [photo_file_path(photo.file.name)]
+
+
+@pytest.mark.django_db
+def test_photo_create_reads_the_exif_capture_time_with_its_offset(lfw_photos, media_root):
+    image = Image.open(lfw_photos[0])
+    exif = Image.Exif()
+    exif.get_ifd(0x8769).update({0x9003: "2019:07:14 16:05:09", 0x9011: "+02:00"})
+    with_offset = io.BytesIO()
+    image.save(with_offset, "JPEG", exif=exif)
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2001:02:03 04:05:06"
+    without_offset = io.BytesIO()
+    image.rotate(90, expand=True).crop((0, 0, 200, 250)).save(without_offset, "JPEG", exif=exif)
+
+    photo, _ = services.photo_create(file=SimpleUploadedFile("a.jpg", with_offset.getvalue()), uploaded_by=None)
+    assert photo.taken_at == datetime(2019, 7, 14, 16, 5, 9, tzinfo=timezone(timedelta(hours=2)))
+    photo, _ = services.photo_create(file=SimpleUploadedFile("b.jpg", without_offset.getvalue()), uploaded_by=None)
+    assert photo.taken_at == datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)  # TIME_ZONE is UTC
+    assert (photo.width, photo.height) == (200, 250)
+
+
+@pytest.mark.django_db
+def test_processing_twice_keeps_the_same_faces(lfw_photos, media_root, pipeline):
+    photo, _ = services.photo_create(file=upload(lfw_photos[2]), uploaded_by=None)
+    services.photo_process(photo_id=photo.id)
+    first = face_rows(photo)
+    services.photo_process(photo_id=photo.id)
+    second = face_rows(photo)
+
+    assert len(first) >= 1 and second == first  # same ids, boxes, embeddings: no duplicates
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.DONE and photo.model_id == pipeline.spec.model_id
+    assert Face.objects.filter(photo=photo).count() == len(first)
+
+
+@pytest.mark.django_db
+def test_reprocessing_keeps_faces_assigned_to_their_people(lfw_photos, media_root, pipeline):
+    photo, _ = services.photo_create(file=upload(lfw_photos[0]), uploaded_by=None)
+    services.photo_process(photo_id=photo.id)
+    face = Face.objects.get(photo=photo, index=0)
+    person = PersonFactory(name="Colin Powell")
+    faces_assign(person=person, face_ids=[face.id])
+
+    services.photo_process(photo_id=photo.id)
+    face.refresh_from_db()
+    assert (face.person_id, face.assignment) == (person.id, Face.Assignment.MANUAL)
+    person.refresh_from_db()
+    assert person.cover_face_id == face.id
+
+
+@pytest.mark.django_db
+def test_reencoding_with_another_encoder_replaces_its_faces_and_keeps_their_people(lfw_photos, media_root, pipeline):
+    photo, _ = services.photo_create(file=upload(lfw_photos[4]), uploaded_by=None)
+    box = [float(v) for v in pipeline.encode(services._photo_image(photo))[0].box]
+    person = PersonFactory(name="Serena Williams")
+    old = FaceFactory(photo=photo, index=0, box=box, model_id="older-encoder-v0", person=person, assignment="manual")
+    stray = FaceFactory(photo=photo, index=1, box=[0, 0, 5, 5], model_id="older-encoder-v0")
+    person.cover_face = old
+    person.save()
+
+    services.photo_process(photo_id=photo.id)
+
+    faces = list(Face.objects.filter(photo=photo).order_by("index"))
+    assert {face.model_id for face in faces} == {pipeline.spec.model_id}
+    assert not Face.objects.filter(id__in=[old.id, stray.id]).exists()
+    assert (faces[0].person_id, faces[0].assignment, faces[0].assignment_distance) == (person.id, "manual", None)
+    person.refresh_from_db()
+    assert person.cover_face_id == faces[0].id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_processing_the_same_photo_concurrently_leaves_one_set_of_faces(lfw_photos, media_root, pipeline):
+    photo, _ = services.photo_create(file=upload(lfw_photos[2]), uploaded_by=None)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            barrier.wait()
+            services.photo_process(photo_id=photo.id)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+
+    assert errors == []
+    expected = len(pipeline.encode(services._photo_image(photo)))
+    indexes = list(Face.objects.filter(photo=photo).order_by("index").values_list("index", flat=True))
+    assert indexes == list(range(expected))
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.DONE
+
+
+@pytest.mark.django_db
+def test_a_stored_file_that_cannot_be_read_fails_the_photo_with_the_reason(lfw_photos, media_root):
+    job = services.upload_job_create(user=None)
+    photo, _ = services.photo_create(file=upload(lfw_photos[1]), uploaded_by=None, job=job, name="x.jpg")
+    services.job_seal(job=job)
+    path = photo_file_path(photo.file.name)
+    path.write_bytes(path.read_bytes()[:300])  # the disk corrupted it after upload
+
+    services.photo_process(photo_id=photo.id)  # records the failure; does not raise (so the task is not retried)
+
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.FAILED and photo.error.startswith("cannot read the stored image: ")
+    item = IngestItem.objects.get(job=job)
+    assert (item.state, item.error) == (IngestItem.State.FAILED, photo.error)
+    job.refresh_from_db()
+    assert job.state == IngestJob.State.DONE and Face.objects.filter(photo=photo).count() == 0
+
+
+@pytest.mark.django_db
+def test_processing_a_deleted_photo_does_nothing(lfw_photos, media_root, django_capture_on_commit_callbacks):
+    photo, _ = services.photo_create(file=upload(lfw_photos[1]), uploaded_by=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.photo_delete(photo=photo)
+    services.photo_process(photo_id=photo.id)
+    assert not Photo.objects.filter(id=photo.id).exists() and Face.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_job_is_done_when_its_last_pending_item_is_processed(lfw_photos, media_root, pipeline):
+    stored, _ = services.photo_create(file=upload(lfw_photos[0]), uploaded_by=None)
+    job = services.upload_job_create(user=None)
+    first = services.job_file_add(job=job, file=upload(lfw_photos[5]), name="a.jpg", uploaded_by=None)
+    second = services.job_file_add(job=job, file=upload(lfw_photos[6]), name="a.jpg", uploaded_by=None)
+    skipped = services.job_file_add(job=job, file=upload(lfw_photos[0]), name="b.jpg", uploaded_by=None)
+    refused = services.job_file_add(job=job, file=SimpleUploadedFile("c.jpg", b"nope"), name="c.jpg", uploaded_by=None)
+    services.job_seal(job=job)
+
+    assert [(i.name, i.state) for i in (first, second, skipped, refused)] == [
+        ("a.jpg", "pending"), ("a (2).jpg", "pending"), ("b.jpg", "skipped"), ("c.jpg", "failed")
+    ]  # fmt: skip
+    assert skipped.photo_id == stored.id and refused.photo_id is None and "not an image" in refused.error
+    assert job.state == IngestJob.State.RUNNING
+    services.photo_process(photo_id=first.photo_id)
+    job.refresh_from_db()
+    assert job.state == IngestJob.State.RUNNING and job.finished_at is None
+    services.photos_process(photo_ids=[second.photo_id])
+    job.refresh_from_db()
+    assert job.state == IngestJob.State.DONE and job.finished_at is not None
+
+
+@pytest.mark.django_db
+def test_batched_processing_stores_the_same_faces_as_one_by_one(lfw_photos, media_root, pipeline):
+    photos = [services.photo_create(file=upload(path), uploaded_by=None)[0] for path in lfw_photos[:4]]
+    services.photos_process(photo_ids=[photo.id for photo in photos])
+    batched = {photo.id: face_rows(photo) for photo in photos}
+    for photo in photos:
+        services.photo_process(photo_id=photo.id)
+    single = {photo.id: face_rows(photo) for photo in photos}
+
+    assert all(batched[photo.id] for photo in photos)
+    for photo in photos:
+        assert [row[:4] for row in single[photo.id]] == [row[:4] for row in batched[photo.id]]
+        for one, many in zip(single[photo.id], batched[photo.id], strict=True):
+            distance = np.linalg.norm(np.frombuffer(one[5], np.float32) - np.frombuffer(many[5], np.float32))
+            assert distance < 1e-3
+
+
+@pytest.mark.django_db
+def test_reprocess_is_a_job_that_requeues_the_photos(lfw_photos, media_root, django_capture_on_commit_callbacks):
+    photos = [services.photo_create(file=upload(path), uploaded_by=None)[0] for path in lfw_photos[:2]]
+    Photo.objects.filter(id=photos[0].id).update(status=Photo.Status.FAILED, error="boom")
+    with django_capture_on_commit_callbacks() as callbacks:
+        job = services.photos_reprocess(photo_ids=[photo.id for photo in photos])
+    assert len(callbacks) == 1  # the queueing waits for the commit
+    assert job.source == IngestJob.Source.REPROCESS and job.state == IngestJob.State.RUNNING
+    assert sorted(job.items.values_list("photo_id", "state")) == sorted((p.id, "pending") for p in photos)
+    assert set(Photo.objects.filter(id__in=[p.id for p in photos]).values_list("status", "error")) == {("pending", "")}
+
+    empty = services.photos_reprocess(photo_ids=[])
+    assert empty.state == IngestJob.State.DONE
+
+
+@pytest.mark.django_db
+def test_a_folder_job_refuses_a_path_that_is_not_a_folder(tmp_path):
+    with pytest.raises(ApplicationError, match="is not a folder"):
+        services.folder_job_start(path=tmp_path / "missing", user=None)
