@@ -1,1 +1,15 @@
-urlpatterns: list = []
+"""Routes of the people app under /api/ (namespace `people`)."""
+
+from django.urls import path
+
+from facesearch.people import api
+
+app_name = "people"
+
+urlpatterns = [
+    path("people/", api.PersonListApi.as_view(), name="person-list"),
+    path("people/<int:person_id>/", api.PersonDetailApi.as_view(), name="person-detail"),
+    path("people/<int:person_id>/faces/", api.PersonFaceListApi.as_view(), name="person-faces"),
+    path("people/<int:person_id>/faces/<int:face_id>/", api.PersonFaceDetailApi.as_view(), name="person-face"),
+    path("people/<int:person_id>/merge/", api.PersonMergeApi.as_view(), name="person-merge"),
+]

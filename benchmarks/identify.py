@@ -1,0 +1,105 @@
+"""Identification (1:N, open set): compare a person by their nearest enrolled face, or by the centroid of them?
+
+    .venv/bin/python benchmarks/identify.py
+
+Real LFW faces (the cached embeddings of benchmarks/search.py). People with at least 6 images are enrolled with
+k = 1, 2, 3, 5 of their images (chosen at random, 5 seeds); their other images are probes that should be
+identified. People with fewer images, never enrolled, are probes that should come back "unknown". For each strategy:
+
+- nearest: the person owning the nearest enrolled face, at that face's distance (what `face_nearest` returns);
+- centroid: the person whose mean enrolled embedding (re-normalised) is nearest, at the distance to that mean.
+
+Reported at the encoder's calibrated threshold (what the product decides with): accuracy on enrolled probes (right
+person within the threshold), misidentification (wrong person within it), false accept of strangers; and, to compare
+the strategies at equal risk, the detection-and-identification rate at a 1% false-accept rate (each strategy's own
+threshold) and closed-set rank-1 accuracy.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from search import lfw_embeddings
+
+MIN_IMAGES = 6
+GALLERY_SIZES = (1, 2, 3, 5)
+SEEDS = range(5)
+
+
+def _distances(probes: np.ndarray, gallery: np.ndarray) -> np.ndarray:
+    """Euclidean distances (probes x gallery) of unit vectors, via the dot product."""
+    return np.sqrt(np.clip(2.0 - 2.0 * probes @ gallery.T, 0.0, None))
+
+
+def evaluate(names: np.ndarray, vectors: np.ndarray, k: int, seed: int, threshold: float) -> dict[str, dict]:
+    rng = np.random.default_rng(seed)
+    _, inverse, counts = np.unique(names, return_inverse=True, return_counts=True)
+    enrolled_people = np.flatnonzero(counts >= MIN_IMAGES)
+    gallery_rows, probe_rows = [], []
+    for p in enrolled_people:
+        rows = rng.permutation(np.flatnonzero(inverse == p))
+        gallery_rows += list(rows[:k])
+        probe_rows += list(rows[k:])
+    stranger_rows = np.flatnonzero(counts[inverse] < MIN_IMAGES)
+    gallery_rows, probe_rows = np.array(gallery_rows), np.array(probe_rows)
+    gallery_owner = inverse[gallery_rows]
+
+    centroids = np.stack([vectors[gallery_rows[gallery_owner == p]].mean(axis=0) for p in enrolled_people])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+
+    results = {}
+    for strategy in ("nearest", "centroid"):
+        answers = {}
+        for kind, rows in (("probe", probe_rows), ("stranger", stranger_rows)):
+            if strategy == "nearest":
+                d = _distances(vectors[rows], vectors[gallery_rows])
+                best = d.argmin(axis=1)
+                answers[kind] = (gallery_owner[best], d[np.arange(len(rows)), best])
+            else:
+                d = _distances(vectors[rows], centroids)
+                best = d.argmin(axis=1)
+                answers[kind] = (enrolled_people[best], d[np.arange(len(rows)), best])
+        who, dist = answers["probe"]
+        right = who == inverse[probe_rows]
+        _, stranger_dist = answers["stranger"]
+        t1 = np.quantile(stranger_dist, 0.01)  # 1% of strangers fall within this distance
+        results[strategy] = {
+            "accuracy": np.mean(right & (dist <= threshold)),
+            "misidentified": np.mean(~right & (dist <= threshold)),
+            "false_accept": np.mean(stranger_dist <= threshold),
+            "dir_at_far1": np.mean(right & (dist <= t1)),
+            "rank1": np.mean(right),
+        }
+    results["counts"] = {"people": len(enrolled_people), "probes": len(probe_rows), "strangers": len(stranger_rows)}
+    return results
+
+
+def main() -> None:
+    real = lfw_embeddings()
+    threshold = real.threshold
+    print(f"{len(real.names):,} LFW faces, model {real.model_id}, threshold {threshold:.3f}")
+    print()
+    print("|  k | strategy | accuracy | misidentified | false accept | DIR @ FAR 1% | rank-1 |")
+    print("|---:|----------|---------:|--------------:|-------------:|-------------:|-------:|")
+    for k in GALLERY_SIZES:
+        runs = [evaluate(real.names, real.vectors, k, seed, threshold) for seed in SEEDS]
+        for strategy in ("nearest", "centroid"):
+            m = {key: np.mean([r[strategy][key] for r in runs]) for key in runs[0][strategy]}
+            print(
+                f"| {k:>2} | {strategy:<8} | {m['accuracy']:>8.2%} | {m['misidentified']:>13.2%} "
+                f"| {m['false_accept']:>12.2%} | {m['dir_at_far1']:>12.2%} | {m['rank1']:>6.2%} |"
+            )
+    c = runs[0]["counts"]
+    print()
+    print(
+        f"per run: {c['people']} enrolled people, {c['probes']} probes of them (k=5), {c['strangers']} stranger probes"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""REST API of people: create, list (with face counts and covers), rename, delete, enrol and remove faces, merge.
+
+Views are thin: validate with an InputSerializer/FilterSerializer, call one service or selector, serialize out.
+Face shapes, errors and person references are the photos API's, so clients see one `Face` everywhere.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from facesearch.core.errors import ApplicationError
+from facesearch.people import selectors, services
+from facesearch.people.models import Person
+from facesearch.photos.api import ErrorOutputSerializer, FaceOutputSerializer
+from facesearch.photos.models import Face
+
+ERRORS = {
+    400: OpenApiResponse(ErrorOutputSerializer, description="invalid input; nothing changed"),
+    401: OpenApiResponse(ErrorOutputSerializer, description="not authenticated"),
+}
+NOT_FOUND = {404: OpenApiResponse(ErrorOutputSerializer, description="no such person (or face)")}
+
+
+class CoverOutputSerializer(serializers.Serializer):
+    face_id = serializers.IntegerField()
+    crop_url = serializers.SerializerMethodField()
+
+    class Meta:
+        ref_name = "PersonCover"
+
+    def get_crop_url(self, cover: dict) -> str:
+        return _absolute(self.context, "photos:face-crop", cover["face_id"])
+
+
+class PersonOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    notes = serializers.CharField()
+    face_count = serializers.IntegerField()
+    cover = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Person"
+
+    @extend_schema_field(CoverOutputSerializer(allow_null=True))
+    def get_cover(self, person: Person) -> dict | None:
+        if person.cover_id is None:
+            return None
+        return CoverOutputSerializer({"face_id": person.cover_id}, context=self.context).data
+
+
+def _absolute(context: dict, name: str, pk: int) -> str:
+    path = reverse(name, args=[pk])
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request else path
+
+
+def _page_of(serializer_class: type[serializers.Serializer], name: str) -> serializers.Serializer:
+    """The schema of DRF's PageNumberPagination envelope around `serializer_class` rows."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer_class(many=True),
+        },
+    )
+
+
+def _paginated(request: Request, view: APIView, queryset: QuerySet, serializer_class) -> Response:
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)
+
+
+def _person(person_id: int) -> Person:
+    """The person with its list annotations (face_count, cover_id), or a 404."""
+    person = selectors.person_list().filter(pk=person_id).first()
+    if person is None:
+        raise ApplicationError("No such person.", {"id": person_id}, status=404)
+    return person
+
+
+def _person_data(request: Request, person_id: int) -> dict:
+    return PersonOutputSerializer(_person(person_id), context={"request": request}).data
+
+
+class PersonListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        search = serializers.CharField(required=False, help_text="name contains (case-insensitive)")
+        page = serializers.IntegerField(required=False, min_value=1)
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+        class Meta:
+            ref_name = "PersonCreate"
+
+    @extend_schema(
+        operation_id="people_list",
+        parameters=[FilterSerializer],
+        responses={200: _page_of(PersonOutputSerializer, "PaginatedPersonList"), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        people = selectors.person_list(filters=filters.validated_data)
+        return _paginated(request, self, people, PersonOutputSerializer)
+
+    @extend_schema(
+        operation_id="people_create", request=InputSerializer, responses={201: PersonOutputSerializer, **ERRORS}
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        person = services.person_create(**serializer.validated_data)
+        return Response(_person_data(request, person.id), status=status.HTTP_201_CREATED)
+
+
+class PersonDetailApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+        notes = serializers.CharField(required=False, allow_blank=True)
+        cover_face_id = serializers.IntegerField(
+            required=False, allow_null=True, help_text="one of the person's faces; null picks the best one"
+        )
+
+        class Meta:
+            ref_name = "PersonUpdate"
+
+    @extend_schema(operation_id="people_retrieve", responses={200: PersonOutputSerializer, **ERRORS, **NOT_FOUND})
+    def get(self, request: Request, person_id: int) -> Response:
+        return Response(_person_data(request, person_id))
+
+    @extend_schema(
+        operation_id="people_update",
+        request=InputSerializer,
+        responses={200: PersonOutputSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def patch(self, request: Request, person_id: int) -> Response:
+        person = _person(person_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.person_update(person=person, data=serializer.validated_data)
+        return Response(_person_data(request, person_id))
+
+    @extend_schema(
+        operation_id="people_destroy",
+        responses={204: None, **ERRORS, **NOT_FOUND},
+        description="Deletes the person; its faces and photos stay, unassigned (as if never enrolled).",
+    )
+    def delete(self, request: Request, person_id: int) -> Response:
+        services.person_delete(person=_person(person_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PersonFaceListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        page = serializers.IntegerField(required=False, min_value=1)
+
+    class InputSerializer(serializers.Serializer):
+        face_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+
+        class Meta:
+            ref_name = "PersonEnrol"
+
+    @extend_schema(
+        operation_id="people_faces_list",
+        parameters=[FilterSerializer],
+        responses={200: _page_of(FaceOutputSerializer, "PaginatedPersonFaceList"), **ERRORS, **NOT_FOUND},
+    )
+    def get(self, request: Request, person_id: int) -> Response:
+        faces = selectors.person_faces(person=_person(person_id))
+        return _paginated(request, self, faces, FaceOutputSerializer)
+
+    @extend_schema(
+        operation_id="people_faces_enrol",
+        request=InputSerializer,
+        responses={
+            200: inline_serializer(
+                name="PersonEnrolResult",
+                fields={"assigned": serializers.IntegerField(), "person": PersonOutputSerializer()},
+            ),
+            **ERRORS,
+            **NOT_FOUND,
+        },
+        description="Enrols faces as this person (taking them from whoever had them). Any unknown id: 404, no change.",
+    )
+    def post(self, request: Request, person_id: int) -> Response:
+        person = _person(person_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        assigned = services.faces_assign(
+            person=person, face_ids=serializer.validated_data["face_ids"], how=Face.Assignment.ENROLLED
+        )
+        return Response({"assigned": assigned, "person": _person_data(request, person_id)})
+
+
+class PersonFaceDetailApi(APIView):
+    @extend_schema(
+        operation_id="people_faces_remove",
+        responses={204: None, **ERRORS, **NOT_FOUND},
+        description="Removes a wrong face from the person: the face stays, unassigned.",
+    )
+    def delete(self, request: Request, person_id: int, face_id: int) -> Response:
+        person = _person(person_id)
+        if not Face.objects.filter(id=face_id, person=person).exists():
+            raise ApplicationError("This face is not one of the person's.", {"face_id": face_id}, status=404)
+        services.faces_unassign(face_ids=[face_id])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PersonMergeApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        other_id = serializers.IntegerField(min_value=1, help_text="the person merged into this one, then deleted")
+
+        class Meta:
+            ref_name = "PersonMerge"
+
+    @extend_schema(
+        operation_id="people_merge",
+        request=InputSerializer,
+        responses={200: PersonOutputSerializer, **ERRORS, **NOT_FOUND},
+        description="Moves the other person's faces here and deletes it; this person keeps its name and cover.",
+    )
+    def post(self, request: Request, person_id: int) -> Response:
+        person = _person(person_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        other = _person(serializer.validated_data["other_id"])
+        services.person_merge(person=person, other=other)
+        return Response(_person_data(request, person_id))

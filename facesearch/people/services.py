@@ -1,0 +1,153 @@
+"""Changes to people and to which faces belong to them; every change of `Face.person` goes through here.
+
+A person's cover face is kept pointing at one of its own faces: it is chosen when a person gets its first face and
+re-chosen when the cover face is moved away, unassigned or deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, QuerySet, Value, When
+
+from facesearch.core.errors import ApplicationError
+from facesearch.people.models import Person
+from facesearch.people.selectors import CONFIRMED
+from facesearch.photos.models import Face
+
+
+def face_best_for_cover(*, person: Person) -> Face | None:
+    """The face that best shows the person: a confirmed one first, then the largest and most confidently detected."""
+    return (
+        Face.objects.filter(person=person)
+        .annotate(unconfirmed=Case(When(assignment__in=CONFIRMED, then=Value(0)), default=Value(1)))
+        .order_by("unconfirmed", "-box_size", "-score", "id")
+        .only("id")
+        .first()
+    )
+
+
+def person_cover_refresh(*, person: Person) -> Person:
+    """Re-choose the cover when it is missing or no longer one of the person's faces; leave a valid choice alone."""
+    if person.cover_face_id and Face.objects.filter(id=person.cover_face_id, person=person).exists():
+        return person
+    face = face_best_for_cover(person=person)
+    cover_face_id = face.id if face else None
+    if cover_face_id != person.cover_face_id:
+        person.cover_face_id = cover_face_id
+        person.save(update_fields=["cover_face", "updated_at"])
+    return person
+
+
+@transaction.atomic
+def person_create(*, name: str, notes: str = "") -> Person:
+    person = Person(name=name.strip(), notes=notes)
+    person.full_clean()
+    person.save()
+    return person
+
+
+@transaction.atomic
+def person_update(*, person: Person, data: dict[str, Any]) -> Person:
+    """Update `name`, `notes` and/or `cover_face_id`; the cover must be one of the person's own faces."""
+    fields = []
+    if "name" in data:
+        person.name = data["name"].strip()
+        fields.append("name")
+    if "notes" in data:
+        person.notes = data["notes"]
+        fields.append("notes")
+    if "cover_face_id" in data:
+        cover_face_id = data["cover_face_id"]
+        if cover_face_id is not None and not Face.objects.filter(id=cover_face_id, person=person).exists():
+            raise ApplicationError(
+                "The cover face must be one of this person's faces.", {"cover_face_id": cover_face_id}
+            )
+        person.cover_face_id = cover_face_id
+        fields.append("cover_face")
+    if not fields:
+        return person
+    person.full_clean()
+    person.save(update_fields=[*fields, "updated_at"])
+    if person.cover_face_id is None:
+        person_cover_refresh(person=person)
+    return person
+
+
+@transaction.atomic
+def person_delete(*, person: Person) -> None:
+    """Delete the person but keep its faces (and their photos): they become unassigned, as if never enrolled."""
+    Face.objects.filter(person=person).update(person=None, assignment="", assignment_distance=None)
+    person.delete()
+
+
+@transaction.atomic
+def person_merge(*, person: Person, other: Person) -> Person:
+    """Move every face of `other` to `person` (keeping how each was assigned) and delete `other`.
+
+    `person` keeps its name and cover (it takes the other's cover only if it has none); the other's notes are appended.
+    """
+    if person.pk == other.pk:
+        raise ApplicationError("A person cannot be merged with itself.", {"other_id": other.pk})
+    locked = {p.pk: p for p in Person.objects.select_for_update().filter(pk__in=[person.pk, other.pk]).order_by("pk")}
+    if other.pk not in locked or person.pk not in locked:
+        raise ApplicationError("Person not found.", {"other_id": other.pk}, status=404)
+    person, other = locked[person.pk], locked[other.pk]
+
+    Face.objects.filter(person=other).update(person=person)
+    if person.cover_face_id is None and other.cover_face_id is not None:
+        person.cover_face_id = other.cover_face_id
+    if other.notes.strip():
+        person.notes = f"{person.notes.rstrip()}\n\n{other.notes.strip()}".strip()
+    other.delete()
+    person.save(update_fields=["cover_face", "notes", "updated_at"])
+    return person_cover_refresh(person=person)
+
+
+def _faces_or_404(face_ids: Iterable[int]) -> QuerySet[Face]:
+    ids = sorted(set(face_ids))
+    faces = Face.objects.filter(id__in=ids)
+    found = set(faces.values_list("id", flat=True))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ApplicationError("Some faces do not exist.", {"face_ids": missing}, status=404)
+    return faces
+
+
+def _covers_refresh(person_ids: Iterable[int | None]) -> None:
+    for person in Person.objects.filter(pk__in={i for i in person_ids if i is not None}):
+        person_cover_refresh(person=person)
+
+
+@transaction.atomic
+def faces_assign(
+    *,
+    person: Person,
+    face_ids: Iterable[int],
+    how: str = Face.Assignment.MANUAL,
+    distance: float | None = None,
+) -> int:
+    """Assign faces to `person` (taking them from whoever had them); returns how many faces were assigned.
+
+    `how` records whether a person did it (manual, enrolled) or identification did (automatic, with its `distance`).
+    Unknown ids raise a 404 ApplicationError and change nothing.
+    """
+    if how not in Face.Assignment.values:
+        raise ApplicationError(f"Unknown assignment {how!r}.", {"how": how, "choices": Face.Assignment.values})
+    faces = _faces_or_404(face_ids)
+    previous = set(faces.exclude(person=person).values_list("person_id", flat=True))
+    count = faces.update(person=person, assignment=how, assignment_distance=distance)
+    _covers_refresh([*previous, person.pk])
+    return count
+
+
+@transaction.atomic
+def faces_unassign(*, face_ids: Iterable[int]) -> int:
+    """Take faces away from their people (e.g. a wrong face); returns how many faces had a person."""
+    faces = _faces_or_404(face_ids).filter(person__isnull=False)
+    previous = set(faces.values_list("person_id", flat=True))
+    count = faces.update(person=None, assignment="", assignment_distance=None)
+    _covers_refresh(previous)
+    return count

@@ -1,0 +1,215 @@
+"""REST API of the read path: search by photo or face, identify (1:N), verify (1:1).
+
+Query images arrive through `QueryImageUploadHandler`, so they are held in memory only and never written anywhere.
+Errors: no face in an image → 422; a missing or unreadable file → 400; an unknown face id → 404.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from facesearch.photos.api import ErrorOutputSerializer, FaceOutputSerializer, PersonRefSerializer
+from facesearch.photos.models import Photo
+from facesearch.search import services
+from facesearch.search.uploads import QueryImageUploadHandler
+
+THUMB_SIZE = 256
+
+ERRORS = {
+    400: OpenApiResponse(ErrorOutputSerializer, description="missing or unreadable file, invalid parameters"),
+    401: OpenApiResponse(ErrorOutputSerializer, description="not authenticated"),
+    404: OpenApiResponse(ErrorOutputSerializer, description="unknown face id"),
+    409: OpenApiResponse(ErrorOutputSerializer, description="the stored face was encoded by another encoder"),
+    422: OpenApiResponse(ErrorOutputSerializer, description="no face was found in an image"),
+}
+
+
+class QueryImageApi(APIView):
+    """Base of the endpoints that take query images: multipart (or JSON when only ids are sent), kept in memory."""
+
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def initialize_request(self, request: HttpRequest, *args, **kwargs) -> Request:
+        request.upload_handlers = [QueryImageUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
+
+
+class QueryFaceOutputSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="position in the query image, most prominent first")
+    box = serializers.ListField(child=serializers.FloatField(), help_text="[x1, y1, x2, y2] in query image pixels")
+    score = serializers.FloatField(help_text="detection confidence")
+
+    class Meta:
+        ref_name = "QueryFace"
+
+
+class PhotoRefOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    original_name = serializers.CharField()
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    taken_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.SerializerMethodField(help_text="the image")
+    thumb_url = serializers.SerializerMethodField(help_text=f"a JPEG thumbnail, {THUMB_SIZE} px on its longest side")
+    detail_url = serializers.SerializerMethodField(help_text="the photo in the API, with all its faces")
+
+    class Meta:
+        ref_name = "PhotoRef"
+
+    def get_url(self, photo: Photo) -> str:
+        return _absolute(self.context, reverse("photos:photo-image", args=[photo.id]))
+
+    def get_thumb_url(self, photo: Photo) -> str:
+        return _absolute(self.context, f"{reverse('photos:photo-image', args=[photo.id])}?size={THUMB_SIZE}")
+
+    def get_detail_url(self, photo: Photo) -> str:
+        return _absolute(self.context, reverse("photos:photo-detail", args=[photo.id]))
+
+
+class MatchOutputSerializer(serializers.Serializer):
+    face = FaceOutputSerializer(source="*")
+    photo = PhotoRefOutputSerializer()
+    person = PersonRefSerializer(allow_null=True)
+    distance = serializers.FloatField(help_text="Euclidean distance between L2-normalised embeddings: 0 is identical")
+
+    class Meta:
+        ref_name = "SearchMatch"
+
+
+class IdentificationOutputSerializer(serializers.Serializer):
+    box = serializers.ListField(child=serializers.FloatField(), help_text="[x1, y1, x2, y2] in image pixels")
+    score = serializers.FloatField(help_text="detection confidence")
+    person = PersonRefSerializer(allow_null=True, help_text="null when unknown")
+    distance = serializers.FloatField(allow_null=True, help_text="to the nearest enrolled face; null if none")
+    threshold = serializers.FloatField()
+    decision = serializers.ChoiceField(choices=["match", "unknown"])
+
+    class Meta:
+        ref_name = "Identification"
+
+
+def _absolute(context: dict, path: str) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request else path
+
+
+class SearchApi(QueryImageApi):
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(required=False, allow_empty_file=True, help_text="a query image (or face_id)")
+        face_id = serializers.IntegerField(required=False, min_value=1, help_text="a stored face (or file)")
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=10)
+        max_distance = serializers.FloatField(
+            required=False, min_value=0.0, max_value=2.0, help_text="default: the encoder's calibrated threshold"
+        )
+        face_index = serializers.IntegerField(
+            required=False, min_value=0, default=0, help_text="which face of the query image (0: most prominent)"
+        )
+
+        class Meta:
+            ref_name = "SearchQuery"
+
+        def validate(self, data: dict) -> dict:
+            if ("file" in data) == ("face_id" in data):
+                raise serializers.ValidationError("Send a query image as `file`, or a stored face as `face_id`.")
+            return data
+
+    class OutputSerializer(serializers.Serializer):
+        query_faces = QueryFaceOutputSerializer(many=True, help_text="every face found in the query")
+        face_index = serializers.IntegerField(help_text="the query face searched for")
+        matches = MatchOutputSerializer(many=True, help_text="nearest first")
+        threshold = serializers.FloatField(help_text="the encoder's calibrated same-person distance")
+        max_distance = serializers.FloatField(help_text="matches farther than this were left out")
+
+        class Meta:
+            ref_name = "SearchResult"
+
+    @extend_schema(
+        operation_id="search",
+        request={"multipart/form-data": InputSerializer, "application/json": InputSerializer},
+        responses={200: OutputSerializer, **ERRORS},
+        description="Faces like the query face, nearest first, at most `limit`, none farther than `max_distance`. "
+        "The query image is not stored.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        options = {"limit": data["limit"], "max_distance": data.get("max_distance")}
+        if "face_id" in data:
+            result = services.search_by_face(user=request.user, face_id=data["face_id"], **options)
+        else:
+            result = services.search_by_photo(
+                user=request.user, file=data["file"], face_index=data["face_index"], **options
+            )
+        return Response(self.OutputSerializer(result, context={"request": request}).data)
+
+
+class IdentifyApi(QueryImageApi):
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(allow_empty_file=True, help_text="an image with one or more faces")
+
+        class Meta:
+            ref_name = "IdentifyQuery"
+
+    class OutputSerializer(serializers.Serializer):
+        faces = IdentificationOutputSerializer(many=True, help_text="in the order of prominence")
+
+        class Meta:
+            ref_name = "IdentifyResult"
+
+    @extend_schema(
+        operation_id="identify",
+        request={"multipart/form-data": InputSerializer},
+        responses={200: OutputSerializer, **ERRORS},
+        description="Each face of the image → the enrolled person it is, or `unknown` beyond the threshold. "
+        "The image is not stored.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        faces = services.identify(user=request.user, file=serializer.validated_data["file"])
+        return Response(self.OutputSerializer({"faces": faces}).data)
+
+
+class VerifyApi(QueryImageApi):
+    class InputSerializer(serializers.Serializer):
+        file_a = serializers.FileField(required=False, allow_empty_file=True, help_text="first image (or face_a)")
+        file_b = serializers.FileField(required=False, allow_empty_file=True, help_text="second image (or face_b)")
+        face_a = serializers.IntegerField(required=False, min_value=1, help_text="a stored face (or file_a)")
+        face_b = serializers.IntegerField(required=False, min_value=1, help_text="a stored face (or file_b)")
+
+        class Meta:
+            ref_name = "VerifyQuery"
+
+        def validate(self, data: dict) -> dict:
+            for side in ("a", "b"):
+                if (f"file_{side}" in data) == (f"face_{side}" in data):
+                    raise serializers.ValidationError(f"Send exactly one of `file_{side}` or `face_{side}`.")
+            return data
+
+    class OutputSerializer(serializers.Serializer):
+        distance = serializers.FloatField(help_text="between the most prominent faces of the two images")
+        threshold = serializers.FloatField()
+        same = serializers.BooleanField(help_text="distance <= threshold")
+
+        class Meta:
+            ref_name = "VerifyResult"
+
+    @extend_schema(
+        operation_id="verify",
+        request={"multipart/form-data": InputSerializer, "application/json": InputSerializer},
+        responses={200: OutputSerializer, **ERRORS},
+        description="Are the two faces the same person? Uploaded images are not stored.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.verify(user=request.user, **serializer.validated_data)
+        return Response(self.OutputSerializer(result).data)

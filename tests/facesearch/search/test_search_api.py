@@ -1,0 +1,170 @@
+"""POST /api/search/ on real LFW faces: the same person's photos rank first, nothing of the query is stored."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import InMemoryUploadedFile
+
+from facesearch.photos.models import Face, Photo
+from facesearch.search import services
+from facesearch.search.models import AuditLog
+from tests.facesearch.search.conftest import (
+    ENROLLED,
+    GALLERY_PER_PERSON,
+    QUERY_IMAGE,
+    lfw_stem,
+    media_files,
+    upload,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("person", ["George_W_Bush", "Tony_Blair", "Hugo_Chavez"])
+def test_search_by_photo_ranks_the_same_persons_photos_first(api_client, gallery, lfw_images, person):
+    query = lfw_images[lfw_stem(person, QUERY_IMAGE)]
+
+    response = api_client.post("/api/search/", {"file": upload(query.data), "limit": 10}, format="multipart")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    matches = body["matches"]
+    expected = {gallery[lfw_stem(person, i)].id for i in range(1, GALLERY_PER_PERSON + 1)}
+    assert {m["face"]["id"] for m in matches[:GALLERY_PER_PERSON]} == expected
+    distances = [m["distance"] for m in matches]
+    assert distances == sorted(distances)
+    assert all(d <= body["threshold"] for d in distances)
+    assert body["query_faces"][0].keys() == {"index", "box", "score"}
+    first = matches[0]
+    assert first["photo"]["id"] == Face.objects.get(id=first["face"]["id"]).photo_id
+    assert first["photo"]["thumb_url"].endswith(f"/api/photos/{first['photo']['id']}/image?size=256")
+    assert first["face"]["crop_url"].endswith(f"/api/faces/{first['face']['id']}/crop")
+    assert first["person"] is None
+
+
+def test_matches_show_the_person_of_enrolled_faces(api_client, gallery, lfw_images):
+    from facesearch.people.services import faces_assign
+    from tests.factories import PersonFactory
+
+    powell = PersonFactory(name="Colin Powell")
+    faces_assign(person=powell, face_ids=[gallery[lfw_stem("Colin_Powell", 1)].id], how=Face.Assignment.ENROLLED)
+    query = lfw_images[lfw_stem("Colin_Powell", QUERY_IMAGE)]
+
+    matches = api_client.post("/api/search/", {"file": upload(query.data)}, format="multipart").json()["matches"]
+
+    enrolled = [m for m in matches if m["face"]["id"] == gallery[lfw_stem("Colin_Powell", 1)].id]
+    assert enrolled[0]["person"] == {"id": powell.id, "name": "Colin Powell"}
+
+
+def test_search_by_face_finds_the_persons_other_faces_and_not_itself(api_client, gallery):
+    face = gallery[lfw_stem("Donald_Rumsfeld", 2)]
+
+    response = api_client.post("/api/search/", {"face_id": face.id, "limit": 4}, format="json")
+
+    assert response.status_code == 200, response.content
+    ids = [m["face"]["id"] for m in response.json()["matches"]]
+    others = {gallery[lfw_stem("Donald_Rumsfeld", i)].id for i in (1, 3, 4, 5)}
+    assert face.id not in ids
+    assert set(ids) == others
+
+
+def test_max_distance_and_limit_bound_the_matches(api_client, gallery, lfw_images):
+    query = upload(lfw_images[lfw_stem("Ariel_Sharon", QUERY_IMAGE)].data)
+    body = api_client.post("/api/search/", {"file": query, "limit": 2, "max_distance": 2.0}, format="multipart").json()
+    assert len(body["matches"]) == 2
+    assert body["max_distance"] == 2.0
+
+    query = upload(lfw_images[lfw_stem("Ariel_Sharon", QUERY_IMAGE)].data)
+    body = api_client.post("/api/search/", {"file": query, "max_distance": 0.0001}, format="multipart").json()
+    assert body["matches"] == []
+
+
+def test_a_search_stores_no_image_and_writes_one_audit_row(api_client, gallery, lfw_images, user):
+    query = lfw_images[lfw_stem("Gerhard_Schroeder", QUERY_IMAGE)]
+    files, photos, faces, audits = media_files(settings.MEDIA_ROOT), Photo.objects.count(), Face.objects.count(), 0
+    audits = AuditLog.objects.count()
+
+    response = api_client.post("/api/search/", {"file": upload(query.data), "limit": 7}, format="multipart")
+
+    assert response.status_code == 200
+    assert media_files(settings.MEDIA_ROOT) == files
+    assert (Photo.objects.count(), Face.objects.count()) == (photos, faces)
+    assert AuditLog.objects.count() == audits + 1
+    log = AuditLog.objects.latest("id")
+    matches = response.json()["matches"]
+    assert (log.user, log.kind, log.result_count) == (user, "search", len(matches))
+    assert log.best_distance == pytest.approx(matches[0]["distance"])
+    assert log.detail["source"] == "upload"
+    assert log.detail["limit"] == 7
+    assert log.detail["face_ids"] == [m["face"]["id"] for m in matches]
+    assert "query.jpg" not in str(log.detail)  # parameters and results only, nothing of the image
+
+
+def test_query_images_stay_in_memory_even_when_large(api_client, gallery, lfw_images, settings, monkeypatch):
+    """Django would spool an upload above FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary file; a query must not."""
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+    seen = []
+    read_upload = services.read_upload
+    monkeypatch.setattr(services, "read_upload", lambda file: seen.append(type(file)) or read_upload(file))
+    query = lfw_images[lfw_stem("Tony_Blair", QUERY_IMAGE)].data
+    assert len(query) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+
+    response = api_client.post("/api/search/", {"file": upload(query)}, format="multipart")
+
+    assert response.status_code == 200
+    assert seen == [InMemoryUploadedFile]
+
+
+def test_an_image_without_a_face_is_422(api_client, gallery, faceless_jpeg):
+    response = api_client.post("/api/search/", {"file": upload(faceless_jpeg)}, format="multipart")
+    assert response.status_code == 422
+    assert response.json()["message"] == "No face was found in the image."
+    assert AuditLog.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt"),
+    [
+        ({}, "multipart"),
+        ({"limit": 5}, "json"),
+        ({"file": "not-a-file"}, "multipart"),
+        ({"face_id": 1, "file": None}, "json"),
+        ({"face_id": 1, "limit": 0}, "json"),
+        ({"face_id": 1, "limit": 101}, "json"),
+        ({"face_id": 1, "max_distance": -1}, "json"),
+    ],
+)
+def test_invalid_search_requests_are_400(api_client, data, fmt):
+    response = api_client.post("/api/search/", data, format=fmt)
+    assert response.status_code == 400, response.content
+    assert set(response.json()) == {"message", "extra"}
+
+
+def test_a_file_that_is_not_an_image_is_400_and_stores_nothing(api_client, db):
+    response = api_client.post("/api/search/", {"file": upload(b"%PDF-1.4 not an image", "a.pdf")}, format="multipart")
+    assert response.status_code == 400
+    assert AuditLog.objects.count() == 0
+
+
+def test_face_index_beyond_the_faces_found_is_400(api_client, gallery, lfw_images):
+    query = upload(lfw_images[lfw_stem("Colin_Powell", QUERY_IMAGE)].data)
+    response = api_client.post("/api/search/", {"file": query, "face_index": 9}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["extra"]["face_index"] == 9
+
+
+def test_unknown_face_id_is_404(api_client, db):
+    response = api_client.post("/api/search/", {"face_id": 987654}, format="json")
+    assert response.status_code == 404
+    assert response.json()["extra"] == {"face_id": 987654}
+
+
+def test_search_needs_authentication(db):
+    from rest_framework.test import APIClient
+
+    assert APIClient().post("/api/search/", {"face_id": 1}, format="json").status_code == 401
+
+
+def test_all_enrolled_people_are_in_the_fixture():
+    assert len(ENROLLED) >= 7

@@ -1,0 +1,102 @@
+"""The nearest-neighbour selector: exact order and distances, filters, and a plan that uses the HNSW index."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.db import connection
+
+from facesearch.photos.models import Face
+from facesearch.search.selectors import face_nearest, face_nearest_plan
+from tests.factories import MODEL_ID, FaceFactory, PersonFactory, PhotoFactory, unit_vector
+
+
+def _towards(base: np.ndarray, angle: float, seed: int) -> np.ndarray:
+    """A unit vector at `angle` radians from `base` (so its distance is 2 sin(angle / 2))."""
+    other = unit_vector(seed=1000 + seed)
+    other -= other.dot(base) * base
+    other /= np.linalg.norm(other)
+    return (np.cos(angle) * base + np.sin(angle) * other).astype(np.float32)
+
+
+@pytest.mark.django_db
+def test_nearest_faces_come_in_distance_order_with_the_distances_numpy_computes():
+    query = unit_vector(seed=1)
+    faces = [FaceFactory(embedding=_towards(query, angle, seed)) for seed, angle in enumerate((0.9, 0.2, 0.5, 1.4))]
+    FaceFactory(embedding=query, model_id="another-encoder-v1")  # identical vector, other encoder: never compared
+
+    found = face_nearest(embedding=query, model_id=MODEL_ID, limit=10)
+
+    assert [f.id for f in found] == [faces[1].id, faces[2].id, faces[0].id, faces[3].id]
+    expected = [
+        float(np.linalg.norm(query - np.asarray(f.embedding))) for f in (faces[1], faces[2], faces[0], faces[3])
+    ]
+    assert [f.distance for f in found] == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.django_db
+def test_limit_max_distance_confirmed_only_and_exclusion():
+    query = unit_vector(seed=2)
+    person = PersonFactory()
+    near = FaceFactory(embedding=_towards(query, 0.1, 10))
+    confirmed = FaceFactory(embedding=_towards(query, 0.3, 11), person=person, assignment=Face.Assignment.ENROLLED)
+    automatic = FaceFactory(embedding=_towards(query, 0.2, 12), person=person, assignment=Face.Assignment.AUTOMATIC)
+    FaceFactory(embedding=_towards(query, 1.5, 13))
+
+    assert [f.id for f in face_nearest(embedding=query, model_id=MODEL_ID, limit=2)] == [near.id, automatic.id]
+    cut = 2 * np.sin(0.25 / 2)
+    within = face_nearest(embedding=query, model_id=MODEL_ID, limit=10, max_distance=cut)
+    assert [f.id for f in within] == [near.id, automatic.id]
+    only = face_nearest(embedding=query, model_id=MODEL_ID, limit=10, confirmed_only=True)
+    assert [f.id for f in only] == [confirmed.id]
+    assert only[0].person == person
+    rest = face_nearest(embedding=query, model_id=MODEL_ID, limit=1, exclude_face_id=near.id)
+    assert [f.id for f in rest] == [automatic.id]
+
+
+def _many_faces(count: int, *, confirmed_every: int = 0) -> np.ndarray:
+    photo, person = PhotoFactory(), PersonFactory()
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((count, 128)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    confirmed = {"person": person, "assignment": Face.Assignment.ENROLLED}
+    Face.objects.bulk_create(
+        FaceFactory.build(
+            photo=photo,
+            index=i,
+            embedding=v,
+            crop=b"",
+            **(confirmed if confirmed_every and i % confirmed_every == 0 else {}),
+        )
+        for i, v in enumerate(vectors)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE photos_face")
+    return vectors
+
+
+@pytest.mark.django_db
+def test_the_query_plan_uses_the_hnsw_index():
+    """(Filtered by confirmed faces, the planner also picks it once they are many: seen at 10k of 20k faces.)"""
+    vectors = _many_faces(3000)
+    plan = face_nearest_plan(embedding=vectors[0], model_id=MODEL_ID, limit=10)
+    assert "Index Scan using face_embedding_hnsw_l2 on photos_face" in plan, plan
+
+
+@pytest.mark.django_db
+def test_few_confirmed_faces_are_ranked_exactly_through_the_btree_index():
+    """When few faces are confirmed, PostgreSQL rightly reads them by (model_id, person) and sorts: exact and fast."""
+    vectors = _many_faces(3000, confirmed_every=500)
+    plan = face_nearest_plan(embedding=vectors[0], model_id=MODEL_ID, limit=1, confirmed_only=True)
+    assert "Seq Scan on photos_face" not in plan, plan
+    nearest = face_nearest(embedding=vectors[0], model_id=MODEL_ID, limit=1, confirmed_only=True)
+    assert nearest[0].index == 0 and nearest[0].distance == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hnsw_settings_last_only_for_the_query_transaction():
+    FaceFactory()
+    face_nearest(embedding=unit_vector(seed=3), model_id=MODEL_ID, limit=5, ef_search=321)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('hnsw.ef_search', true), current_setting('hnsw.iterative_scan', true)")
+        assert cursor.fetchone() in {("40", "off"), (None, None)}
