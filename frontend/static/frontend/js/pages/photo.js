@@ -1,0 +1,180 @@
+// One photo: the image with its faces boxed and named; name a face (existing or new person), unassign, delete.
+
+import { api } from "../api.js";
+import {
+  $, assignFaces, confirmDialog, drawFaceBoxes, fitStage, formatBytes, formatDate, h, loadPeople, personPicker,
+  plural, showError, toast,
+} from "../ui.js";
+
+const photoId = Number(document.querySelector("main").dataset.photoId);
+const activeFace = Number(new URLSearchParams(location.search).get("face")) || null;
+const errorBox = $("#photo-error");
+const image = $("#photo-image");
+let photo = null;
+let people = [];
+let active = activeFace;
+
+async function load() {
+  try {
+    [photo, people] = await Promise.all([api(`/api/photos/${photoId}/`), loadPeople()]);
+  } catch (error) {
+    showError(errorBox, error);
+    return;
+  }
+  showError(errorBox, null);
+  render();
+  if (photo.status === "pending" || photo.status === "processing") setTimeout(load, 1500);
+}
+
+function render() {
+  const name = photo.original_name || `Photo ${photo.id}`;
+  document.title = `${name} · facesearch`;
+  $("#crumb").textContent = name;
+  $("#photo-title").textContent = name;
+  if (image.getAttribute("src") !== photo.url) image.src = photo.url;
+  if (photo.width && photo.height) fitStage($("#stage"), photo.width, photo.height, { maxHeight: "78vh" });
+  image.alt = name;
+  $("#photo-detail").hidden = false;
+
+  const facts = [
+    ["Status", statusText()],
+    ["Size", `${photo.width ?? "?"} × ${photo.height ?? "?"} px, ${formatBytes(photo.size)}`],
+    ["Taken", photo.taken_at ? formatDate(photo.taken_at) : "unknown"],
+    ["Added", `${formatDate(photo.created_at)}${photo.uploaded_by ? ` by ${photo.uploaded_by}` : ""}`],
+  ];
+  $("#facts").replaceChildren(...facts.flatMap(([term, value]) => [h("dt", { text: term }), h("dd", {}, value)]));
+
+  const faces = photo.faces;
+  $("#face-count").textContent = faces.length ? `(${faces.length})` : "";
+  const emptyText = $("#faces-empty");
+  emptyText.hidden = faces.length > 0;
+  emptyText.textContent =
+    photo.status === "done" ? "No face was found in this photo." : photo.status === "failed" ? "" : "Looking for faces…";
+  drawFaceBoxes(
+    image,
+    faces.map((face) => ({
+      box: face.box,
+      known: Boolean(face.person),
+      active: face.id === active,
+      label: face.person?.name ?? "?",
+      title: face.person ? `Face of ${face.person.name}` : "Unknown face: name it in the list",
+    })),
+    {
+      size: { width: photo.width, height: photo.height },
+      maxHeight: "78vh",
+      onSelect: (i) => select(faces[i].id, true),
+    },
+  );
+  $("#face-list").replaceChildren(...faces.map(faceRow));
+}
+
+function statusText() {
+  if (photo.status === "failed") return h("span", { class: "badge badge-danger", text: `failed: ${photo.error}` });
+  if (photo.status === "done") return h("span", { class: "badge badge-ok", text: "processed" });
+  return h("span", { class: "badge badge-warn" }, h("span", { class: "spinner", "aria-hidden": "true" }), photo.status);
+}
+
+function select(faceId, focus = false) {
+  active = faceId;
+  document.querySelectorAll(".facebox").forEach((box, i) => {
+    box.classList.toggle("is-active", photo.faces[i].id === faceId);
+  });
+  document.querySelectorAll(".face-row").forEach((row) => {
+    row.classList.toggle("is-active", Number(row.dataset.faceId) === faceId);
+  });
+  const row = document.querySelector(`.face-row[data-face-id="${faceId}"]`);
+  if (row && focus) {
+    row.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    row.querySelector("select")?.focus({ preventScroll: true });
+  }
+}
+
+function faceRow(face, i) {
+  const picker = personPicker(people, { label: face.person ? "Change to" : "This is" });
+  const submit = h("button", { type: "submit", class: "btn btn-primary btn-small", text: "Save" });
+  const form = h("form", { class: "inline-form" }, picker.element, submit);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const pick = picker.value();
+    if (!pick) {
+      toast("Choose a person, or New person… and a name.", "error");
+      picker.select.focus();
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const person = await assignFaces([face.id], pick);
+      if (pick.newName) people = await loadPeople();
+      toast(`Face ${i + 1} is now ${person.name}.`);
+      await refresh(face.id);
+    } catch (error) {
+      showError(errorBox, error);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  const actions = h(
+    "div",
+    { class: "face-row-actions" },
+    h("a", { class: "btn btn-small", href: `/?face=${face.id}`, text: "Find similar" }),
+    face.person
+      ? h("button", {
+          type: "button",
+          class: "btn btn-small btn-quiet",
+          text: "Unassign",
+          on: {
+            click: async () => {
+              try {
+                await api(`/api/faces/${face.id}/`, { method: "PATCH", json: { person: null } });
+                toast(`Face ${i + 1} is unknown again.`);
+                await refresh(face.id);
+              } catch (error) {
+                showError(errorBox, error);
+              }
+            },
+          },
+        })
+      : null,
+  );
+  const nameNode = face.person
+    ? h("a", { class: "face-row-name", href: `/people/${face.person.id}/`, text: face.person.name })
+    : h("span", { class: "face-row-name is-unknown", text: "Unknown" });
+  const row = h(
+    "li",
+    {
+      class: `face-row${face.id === active ? " is-active" : ""}`,
+      dataset: { faceId: face.id },
+      "aria-label": `Face ${i + 1}`,
+    },
+    h("img", { class: "avatar", src: face.crop_url, alt: `Face ${i + 1}`, width: 56, height: 56 }),
+    h("div", {}, h("span", { class: "muted small", text: `Face ${i + 1} · ` }), nameNode),
+    actions,
+    form,
+  );
+  row.addEventListener("focusin", () => select(face.id));
+  return row;
+}
+
+async function refresh(faceId) {
+  photo = await api(`/api/photos/${photoId}/`);
+  render();
+  if (faceId) select(faceId);
+}
+
+$("#delete-photo").addEventListener("click", async () => {
+  const ok = await confirmDialog({
+    title: "Delete this photo?",
+    message: `Its ${plural(photo?.faces.length ?? 0, "face")} and the file are removed for good.`,
+    confirm: "Delete photo",
+    danger: true,
+  });
+  if (!ok) return;
+  try {
+    await api(`/api/photos/${photoId}/`, { method: "DELETE" });
+    location.assign("/photos/");
+  } catch (error) {
+    showError(errorBox, error);
+  }
+});
+
+load();

@@ -1,0 +1,220 @@
+// Search by photo: drop, paste or pick an image; POST /api/search/; boxes on the query faces; a live threshold.
+
+import { api } from "../api.js";
+import { $, drawFaceBoxes, dropTarget, fitStage, h, plural, showError, similarity } from "../ui.js";
+
+const LIMIT = 60;
+const MAX_DISTANCE = 1.4; // ask for weak matches too (cosine similarity 2%), the slider hides them client-side
+
+const state = { file: null, faceId: null, faceIndex: 0, result: null, objectUrl: null, threshold: null };
+
+const fileInput = $("#query-file");
+const dropzone = $("#dropzone");
+const queryBox = $("#query");
+const queryImage = $("#query-image");
+const hint = $("#query-hint");
+const status = $("#search-status");
+const errorBox = $("#search-error");
+const slider = $("#threshold");
+const sliderValue = $("#threshold-value");
+const results = $("#results");
+const summary = $("#results-summary");
+const empty = $("#results-empty");
+
+queryImage.addEventListener("load", () => {
+  fitStage(queryImage.parentElement, queryImage.naturalWidth, queryImage.naturalHeight, { maxHeight: "50vh" });
+});
+
+function setQueryImage(src) {
+  queryImage.src = src;
+  dropzone.hidden = true;
+  queryBox.hidden = false;
+}
+
+function start(file) {
+  if (!file) return;
+  if (state.objectUrl) URL.revokeObjectURL(state.objectUrl);
+  state.file = file;
+  state.faceId = null;
+  state.faceIndex = 0;
+  state.threshold = null;
+  state.objectUrl = URL.createObjectURL(file);
+  setQueryImage(state.objectUrl);
+  queryImage.alt = `Your query photo, ${file.name || "pasted image"}`;
+  search();
+}
+
+function reset() {
+  state.file = null;
+  state.result = null;
+  queryBox.hidden = true;
+  dropzone.hidden = false;
+  fileInput.value = "";
+  showError(errorBox, null);
+  results.replaceChildren();
+  summary.textContent = "";
+  $("#threshold-box").hidden = true;
+  empty.hidden = false;
+  empty.querySelector("p").textContent = "Matches appear here, nearest first.";
+  history.replaceState(null, "", location.pathname);
+  $("#query-pick").focus();
+}
+
+async function search() {
+  const form = new FormData();
+  if (state.faceId) form.append("face_id", state.faceId);
+  else form.append("file", state.file, state.file.name || "pasted.png");
+  form.append("limit", LIMIT);
+  form.append("max_distance", MAX_DISTANCE);
+  if (!state.faceId) form.append("face_index", state.faceIndex);
+  status.hidden = false;
+  showError(errorBox, null);
+  results.setAttribute("aria-busy", "true");
+  try {
+    state.result = await api("/api/search/", { method: "POST", form });
+    render();
+  } catch (error) {
+    state.result = null;
+    results.replaceChildren();
+    summary.textContent = "";
+    $("#threshold-box").hidden = true;
+    empty.hidden = false;
+    empty.querySelector("p").textContent = "No results for this photo.";
+    hint.textContent = "";
+    queryImage.parentElement.querySelectorAll(".facebox").forEach((box) => box.remove());
+    showError(errorBox, error);
+  } finally {
+    status.hidden = true;
+    results.removeAttribute("aria-busy");
+  }
+}
+
+function render() {
+  const { query_faces: faces, face_index: chosen, matches, threshold, max_distance: maxDistance } = state.result;
+  if (!state.faceId) {
+    const several = faces.length > 1;
+    drawFaceBoxes(
+      queryImage,
+      faces.map((face) => ({
+        box: face.box,
+        active: several ? face.index === chosen : undefined,
+        label: several ? `Face ${face.index + 1}` : null,
+        title: several
+          ? `Face ${face.index + 1}${face.index === chosen ? " (searched)" : ": search for this face"}`
+          : "The face searched for",
+      })),
+      {
+        maxHeight: "50vh",
+        onSelect: several
+          ? (i) => {
+              if (faces[i].index === state.faceIndex) return;
+              state.faceIndex = faces[i].index;
+              search();
+            }
+          : null,
+      },
+    );
+    hint.textContent = several
+      ? `${faces.length} faces found. Searching for face ${chosen + 1}; click another box (or Tab to it and press Enter) to search for that face.`
+      : "One face found.";
+  }
+  slider.max = String(maxDistance);
+  if (state.threshold === null) state.threshold = Math.min(threshold, maxDistance);
+  slider.value = String(state.threshold);
+  slider.setAttribute("aria-valuetext", `${state.threshold.toFixed(2)}, ${similarity(state.threshold)}% similarity`);
+  sliderValue.value = sliderText(state.threshold);
+  $("#threshold-box").hidden = false;
+  $("#threshold-marks").replaceChildren(h("option", { value: String(threshold), label: "same person" }));
+
+  results.replaceChildren(
+    ...matches.map((match, i) => {
+      const name = match.person?.name;
+      const percent = similarity(match.distance);
+      return h(
+        "li",
+        { dataset: { distance: match.distance } },
+        h("span", { class: "rank", text: `#${i + 1}`, "aria-hidden": "true" }),
+        h(
+          "a",
+          { class: "card match", href: `/photos/${match.photo.id}/?face=${match.face.id}` },
+          h(
+            "div",
+            { class: "match-images" },
+            h("img", { src: match.face.crop_url, alt: name ? `Face of ${name}` : "Face", loading: "lazy", width: 160, height: 160 }),
+            h("img", { src: match.photo.thumb_url, alt: "", loading: "lazy", width: 160, height: 160 }),
+          ),
+          h(
+            "div",
+            { class: "match-body" },
+            h("span", { class: `match-name${name ? "" : " is-unknown"}`, text: name ?? "Unknown person" }),
+            h("span", { class: "match-file", text: match.photo.original_name || `Photo ${match.photo.id}` }),
+            h(
+              "span",
+              { class: "similarity" },
+              h("span", {}, h("strong", { text: `${percent}%` }), " similar"),
+              h("span", { class: "muted", text: `distance ${match.distance.toFixed(3)}` }),
+            ),
+            h("span", { class: "simbar", "aria-hidden": "true" }, h("span", { style: { width: `${percent}%` } })),
+          ),
+        ),
+      );
+    }),
+  );
+  filter();
+}
+
+function sliderText(distance) {
+  return `${distance.toFixed(2)} · ≥ ${similarity(distance)}%`;
+}
+
+function filter() {
+  if (!state.result) return;
+  const limit = state.threshold;
+  let shown = 0;
+  for (const item of results.children) {
+    const visible = Number(item.dataset.distance) <= limit + 1e-9;
+    item.hidden = !visible;
+    if (visible) shown += 1;
+  }
+  const total = state.result.matches.length;
+  summary.textContent = total
+    ? `${plural(shown, "match", "matches")} within distance ${limit.toFixed(2)} (at least ${similarity(limit)}% similar)` +
+      (shown < total ? `; ${total - shown} weaker hidden.` : ".")
+    : "";
+  empty.hidden = shown > 0;
+  empty.querySelector("p").textContent = total
+    ? "No match is this close. Move the slider right to see weaker matches."
+    : "No stored face resembles this one. Upload more photos on the Photos page.";
+}
+
+slider.addEventListener("input", () => {
+  state.threshold = Number(slider.value);
+  sliderValue.value = sliderText(state.threshold);
+  slider.setAttribute("aria-valuetext", `${state.threshold.toFixed(2)}, ${similarity(state.threshold)}% similarity`);
+  filter();
+});
+
+$("#query-pick").addEventListener("click", () => fileInput.click());
+fileInput.addEventListener("change", () => start(fileInput.files[0]));
+$("#query-again").addEventListener("click", reset);
+dropTarget(dropzone, (files) => start(files[0]));
+dropTarget(queryBox, (files) => start(files[0]));
+document.addEventListener("paste", (event) => {
+  if (event.target.closest?.("input, textarea")) return;
+  const file = [...(event.clipboardData?.files ?? [])].find((f) => f.type.startsWith("image/"));
+  if (file) {
+    event.preventDefault();
+    start(file);
+  }
+});
+
+// /?face=ID searches for a stored face (the "Find similar faces" link on a photo).
+const faceParam = new URLSearchParams(location.search).get("face");
+if (faceParam && /^\d+$/.test(faceParam)) {
+  state.faceId = Number(faceParam);
+  state.threshold = null;
+  setQueryImage(`/api/faces/${state.faceId}/crop`);
+  queryImage.alt = "The stored face searched for";
+  hint.textContent = "A face from your library; the matches are its other appearances.";
+  search();
+}

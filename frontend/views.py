@@ -1,0 +1,34 @@
+"""Page views: each renders a template that its ES module fills from the REST API (the one implementation of it all).
+
+Pages need a signed-in user; the CSRF cookie is always set so the modules can send it back in `X-CSRFToken`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+NAVIGATION = (
+    ("search", "Search", "search"),
+    ("photos", "Photos", "photos"),
+    ("people", "People", "people"),
+    ("unknown", "Unknown faces", "unknown-faces"),
+    ("jobs", "Jobs", "jobs"),
+)
+
+
+def page(template: str, section: str) -> Callable[..., HttpResponse]:
+    """A login-required view rendering `frontend/<template>` with the URL's ids and the current nav section."""
+
+    @login_required
+    @ensure_csrf_cookie
+    def view(request: HttpRequest, **ids: int) -> HttpResponse:
+        context = {"section": section, "navigation": NAVIGATION, **ids}
+        return render(request, f"frontend/{template}", context)
+
+    view.__name__ = template.removesuffix(".html")
+    return view

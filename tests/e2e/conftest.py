@@ -1,0 +1,200 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against a real gunicorn and a real Celery worker.
+
+The server and its worker run as subprocesses on a database of their own (`<test session db>_e2e`, migrated here),
+a Redis database of their own and a data directory of their own: what the browser does is committed for real,
+and nothing of it can reach the other tests' database, queue or files, whatever order the tests run in. All of it
+lives as long as the tests of this package run (the database is dropped, the processes stopped).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from celery import Celery
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from facesearch import stack
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+USERNAME = "ada"
+PASSWORD = "correct-horse-battery-staple"
+DESKTOP = {"width": 1280, "height": 860}
+START_TIMEOUT = 180  # the worker and the web server load the networks before they answer
+
+
+def _with_path(url: str, path: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=path))
+
+
+def _e2e_database(url: str) -> str:
+    """A fresh, empty database next to the session's, on the same embedded server; its URL."""
+    e2e_url = _with_path(url, f"{urlsplit(url).path}_e2e")
+    _drop_database(e2e_url)
+    with psycopg.connect(_with_path(url, "/postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{urlsplit(e2e_url).path.lstrip("/")}"')
+    return e2e_url
+
+
+def _drop_database(url: str) -> None:
+    with psycopg.connect(_with_path(url, "/postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path.lstrip("/")}" WITH (FORCE)')
+
+
+def _stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _serving(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/login/", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+@pytest.fixture(scope="package")
+def e2e_env(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """The environment of the e2e server and worker: their own database (migrated), Redis db 1, data directory."""
+    data_dir = tmp_path_factory.mktemp("e2e-data")
+    database_url = _e2e_database(os.environ["DATABASE_URL"])
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": _with_path(os.environ["REDIS_URL"], "/1"),
+        "FACESEARCH_DATA_DIR": str(data_dir),
+        "DJANGO_SETTINGS_MODULE": "facesearch.settings",
+    }
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "--verbosity", "0"], env=env, cwd=ROOT, check=True)
+    subprocess.run([*manage, "collectstatic", "--noinput", "--verbosity", "0"], env=env, cwd=ROOT, check=True)
+    create_user = (
+        f"from django.contrib.auth.models import User; User.objects.create_user({USERNAME!r}, password={PASSWORD!r})"
+    )
+    subprocess.run([*manage, "shell", "-c", create_user], env=env, cwd=ROOT, check=True)
+    yield env
+    _drop_database(database_url)
+
+
+@pytest.fixture(scope="package")
+def live_url(e2e_env: dict[str, str], tmp_path_factory) -> Iterator[str]:
+    """gunicorn and a Celery worker, as `make run` starts them, on the e2e environment; the server's URL."""
+    logs = tmp_path_factory.mktemp("e2e-logs")
+    port = stack.free_port()
+    processes = {}
+    for name, command in {
+        "worker": ["-m", "celery", "-A", "facesearch", "worker", "--concurrency", "1", "--loglevel", "WARNING",
+                   "--hostname", f"e2e-{os.getpid()}@%h"],
+        "web": ["-m", "gunicorn", "facesearch.wsgi", "--config", str(Path(__file__).with_name("gunicorn_conf.py")),
+                "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--timeout", "120"],
+    }.items():  # fmt: skip
+        with (logs / f"{name}.log").open("w") as log:
+            processes[name] = subprocess.Popen(
+                [sys.executable, *command], env=e2e_env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    broker = Celery(broker=e2e_env["REDIS_URL"])
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while not (_serving(url) and broker.control.ping(timeout=0.5)):
+            dead = [name for name, process in processes.items() if process.poll() is not None]
+            if dead or time.monotonic() > deadline:
+                name = dead[0] if dead else "worker" if _serving(url) else "web"
+                pytest.fail(f"the e2e {name} did not start:\n{(logs / f'{name}.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        for process in processes.values():
+            _stop(process)
+        broker.close()
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make chromium` (apt-get install chromium) installs it")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="package")
+def signed_in_state(browser: Browser, live_url: str, tmp_path_factory) -> Path:
+    """The cookies of a session signed in once through the sign-in page, reused by every test's page."""
+    context = browser.new_context(base_url=live_url)
+    sign_in(context.new_page())
+    state = tmp_path_factory.mktemp("browser") / "state.json"
+    context.storage_state(path=str(state))
+    context.close()
+    return state
+
+
+def sign_in(page: Page, username: str = USERNAME, password: str = PASSWORD) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"://[^/]+/$"))  # the home page: search
+
+
+@pytest.fixture
+def context(browser: Browser, live_url: str, signed_in_state: Path) -> Iterator[BrowserContext]:
+    context = browser.new_context(base_url=live_url, storage_state=str(signed_in_state), viewport=DESKTOP)
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A signed-in page; an uncaught JavaScript error fails the test."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+IMAGES_SHOWN = """() => [...document.images].every((img) => img.complete || (img.loading === "lazy" && (
+    !img.getClientRects().length || img.getBoundingClientRect().top > innerHeight
+)))"""  # lazy images that are hidden or below the fold are not loaded (a full-page screenshot does not scroll)
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save the page under test-output/screenshots/ (for people to look at; the tests do not compare them)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_function(IMAGES_SHOWN)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
