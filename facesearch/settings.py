@@ -81,7 +81,12 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default="")}
+# Without DATABASE_URL (and before `facesearch run` wrote services.env) a command fails on connecting, not on loading.
+DATABASES = {
+    "default": env.db("DATABASE_URL")
+    if env.str("DATABASE_URL", default="")
+    else {"ENGINE": "django.db.backends.postgresql", "NAME": "facesearch"}
+}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
