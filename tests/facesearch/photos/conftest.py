@@ -1,13 +1,10 @@
-"""Fixtures of the write-path tests: an authenticated API client, a few real LFW photos, a private MEDIA_ROOT."""
+"""Fixtures of the write-path tests: a few real LFW photos and a private MEDIA_ROOT."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from rest_framework.test import APIClient
-
-from tests.factories import TokenFactory, UserFactory
 
 # Four people, two photos each, one of them with a second face (Tony_Blair_0003 is a two-person photo in LFW).
 LFW_PHOTOS = (
@@ -20,24 +17,6 @@ LFW_PHOTOS = (
     "Gerhard_Schroeder/Gerhard_Schroeder_0001.jpg",
     "Gerhard_Schroeder/Gerhard_Schroeder_0002.jpg",
 )
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """PBKDF2's deliberate slowness costs seconds per user on a busy 2-core machine; tests need no such protection."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def user(db):
-    return UserFactory()
-
-
-@pytest.fixture
-def api_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {TokenFactory(user=user).key}")
-    return client
 
 
 @pytest.fixture(scope="session")

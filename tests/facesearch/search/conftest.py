@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from rest_framework.test import APIClient
 
 import embeddings
 from facesearch.core.pipeline import get_pipeline
 from facesearch.photos.models import Face
-from tests.factories import FaceFactory, PhotoFactory, TokenFactory, UserFactory
+from tests.factories import FaceFactory, PhotoFactory
 
 ENROLLED = (
     "George_W_Bush",
@@ -100,18 +99,6 @@ def gallery(db, lfw_images: dict[str, LfwImage]) -> dict[str, Face]:
             model_id=image.face.model_id,
         )
     return faces
-
-
-@pytest.fixture
-def user(db):
-    return UserFactory()
-
-
-@pytest.fixture
-def api_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {TokenFactory(user=user).key}")
-    return client
 
 
 def upload(data: bytes, name: str = "query.jpg") -> io.BytesIO:
