@@ -116,7 +116,8 @@ def _faces_or_404(face_ids: Iterable[int]) -> QuerySet[Face]:
     return faces
 
 
-def _covers_refresh(person_ids: Iterable[int | None]) -> None:
+def people_covers_refresh(person_ids: Iterable[int | None]) -> None:
+    """`person_cover_refresh` for each of these people (None, an unassigned face's person, is ignored)."""
     for person in Person.objects.filter(pk__in={i for i in person_ids if i is not None}):
         person_cover_refresh(person=person)
 
@@ -139,7 +140,7 @@ def faces_assign(
     faces = _faces_or_404(face_ids)
     previous = set(faces.exclude(person=person).values_list("person_id", flat=True))
     count = faces.update(person=person, assignment=how, assignment_distance=distance)
-    _covers_refresh([*previous, person.pk])
+    people_covers_refresh([*previous, person.pk])
     return count
 
 
@@ -149,5 +150,5 @@ def faces_unassign(*, face_ids: Iterable[int]) -> int:
     faces = _faces_or_404(face_ids).filter(person__isnull=False)
     previous = set(faces.values_list("person_id", flat=True))
     count = faces.update(person=None, assignment="", assignment_distance=None)
-    _covers_refresh(previous)
+    people_covers_refresh(previous)
     return count

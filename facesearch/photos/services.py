@@ -37,7 +37,7 @@ from facesearch.core.errors import ApplicationError
 from facesearch.core.images import check_upload_size, read_upload
 from facesearch.core.pipeline import get_pipeline
 from facesearch.people.models import Person
-from facesearch.people.services import person_cover_refresh
+from facesearch.people.services import people_covers_refresh
 from facesearch.photos import tasks
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo, photo_upload_to
 from facesearch.photos.storage import photo_file_delete, photo_file_path, photo_file_write
@@ -186,7 +186,7 @@ def photo_delete(*, photo: Photo) -> None:
         people = set(locked.faces.values_list("person_id", flat=True))
         IngestItem.objects.filter(photo=locked).delete()
         locked.delete()  # faces cascade; a cover_face among them is set to null by the collector...
-        _covers_refresh(people)  # ...and the person gets another of its faces as cover
+        people_covers_refresh(people)  # ...and the person gets another of its faces as cover
         _jobs_finish_if_complete(job_ids)
         file_name = locked.file.name
         transaction.on_commit(lambda: _photo_file_forget(file_name))
@@ -331,7 +331,7 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
         for old_id, new_id in replacement.items():
             Person.objects.filter(cover_face_id=old_id).update(cover_face_id=new_id)
         Face.objects.filter(id__in=[old.id for old in obsolete]).delete()
-        _covers_refresh({old.person_id for old in obsolete})
+        people_covers_refresh({old.person_id for old in obsolete})
 
         photo.status, photo.error = Photo.Status.DONE, ""
         photo.model_id, photo.processed_at = model_id, django_timezone.now()
@@ -395,11 +395,6 @@ def _match_faces(old_faces: list[Face], new_faces: list[embeddings.Face]) -> dic
             matches[new_index] = old
             used.add(old.id)
     return matches
-
-
-def _covers_refresh(person_ids: Iterable[int | None]) -> None:
-    for person in Person.objects.filter(id__in={i for i in person_ids if i is not None}):
-        person_cover_refresh(person=person)
 
 
 def _photo_failed(*, photo_id: int, reason: str) -> None:

@@ -154,6 +154,13 @@ class SearchApi(QueryImageApi):
 class IdentifyApi(QueryImageApi):
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(allow_empty_file=True, help_text="an image with one or more faces")
+        max_distance = serializers.FloatField(
+            required=False,
+            min_value=0.0,
+            max_value=2.0,
+            help_text="match only within this distance; default: the encoder's calibrated 1:1 threshold (with "
+            "hundreds of people enrolled, a stricter value keeps strangers unknown: see the README)",
+        )
 
         class Meta:
             ref_name = "IdentifyQuery"
@@ -174,7 +181,8 @@ class IdentifyApi(QueryImageApi):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        faces = services.identify(user=request.user, file=serializer.validated_data["file"])
+        data = serializer.validated_data
+        faces = services.identify(user=request.user, file=data["file"], max_distance=data.get("max_distance"))
         return Response(self.OutputSerializer({"faces": faces}).data)
 
 

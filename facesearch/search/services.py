@@ -209,13 +209,19 @@ def search_by_face(
 # --------------------------------------------------------------------------------------------------------- identify
 
 
-def identify(*, user: AbstractBaseUser | None, file: UploadedFile) -> list[Identification]:
-    """Each face of the image → the enrolled person it most likely is, or "unknown" beyond the calibrated threshold.
+def identify(
+    *, user: AbstractBaseUser | None, file: UploadedFile, max_distance: float | None = None
+) -> list[Identification]:
+    """Each face of the image → the enrolled person it most likely is, or "unknown" beyond the threshold.
 
-    IDENTIFY_DOC
+    A person is compared by their nearest confirmed face, not by the centroid of their faces: `benchmarks/identify.py`
+    on 7,981 real LFW faces measures the same accuracy for one enrolled face per person and at most 1.6 points better
+    open-set identification for the centroid with 2 to 5, while nearest needs no per-person state to keep in step and
+    is the one indexed query every search uses. The threshold defaults to the encoder's calibrated 1:1 distance;
+    `max_distance` makes it stricter for large galleries, where a stranger has many chances to fall near someone.
     """
     query_faces = _query_faces(file)
-    threshold = get_pipeline().threshold
+    threshold = get_pipeline().threshold if max_distance is None else max_distance
     answers = []
     with transaction.atomic():
         for query in query_faces:

@@ -63,6 +63,17 @@ def test_identify_recognises_enrolled_people_and_not_strangers(api_client, enrol
     assert AuditLog.objects.filter(kind="identify").count() == len(probes) + len(STRANGERS)
 
 
+def test_identify_max_distance_makes_the_decision_stricter(api_client, enrolled, lfw_images):
+    data = lfw_images[lfw_stem("Hugo_Chavez", QUERY_IMAGE)].data
+    default = _identify(api_client, data)
+    assert default["decision"] == "match"
+    stricter = round(default["distance"] - 0.01, 4)
+    response = api_client.post("/api/identify/", {"file": upload(data), "max_distance": stricter}, format="multipart")
+    answer = response.json()["faces"][central_index([f["box"] for f in response.json()["faces"]])]
+    assert (answer["decision"], answer["person"], answer["threshold"]) == ("unknown", None, stricter)
+    assert answer["distance"] == default["distance"]
+
+
 def test_identify_with_nobody_enrolled_answers_unknown_without_distance(api_client, gallery, lfw_images):
     answer = _identify(api_client, lfw_images[lfw_stem("Colin_Powell", QUERY_IMAGE)].data)
     assert answer == {**answer, "person": None, "distance": None, "decision": "unknown"}
