@@ -7,7 +7,8 @@ starts a real Celery worker (`--concurrency` pool processes, each loading the mo
 process has loaded the model. Then, for each mode, on its own `--n` LFW photos (one per person, different photos for
 each mode so the same bytes are never skipped), it times from the first file sent to the last photo processed:
 
-- `api`: one `POST /api/photos/` per file (the REST view in process, token auth), one `photo_process` task each;
+- `api file`: one `POST /api/photos/` per file (the REST view in process, token auth), one `photo_process` task each;
+- `api files`: 8 files per `POST /api/photos/` as the web UI sends them: one upload job, queued 8 photos per task;
 - `folder bN`: `manage.py ingest FOLDER --batch-size N`: the folder CLI, one `photos_process_batch` task per N photos
   (N = 1 is one photo per task, to separate the batching's effect from the entry point's).
 
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 LFW_IMAGES = ROOT.parent / "shared" / "data" / "lfw" / "images"
 WARM_UP_PHOTOS = 8
+API_REQUEST_SIZES = (1, 8)  # files per POST /api/photos/: one `file`, or several `files` as the web UI sends
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ def faces_of(photo_ids: list[int]) -> int:
     return Face.objects.filter(photo_id__in=photo_ids).count()
 
 
-def run_api(paths: list[Path], concurrency: int) -> Result:
+def run_api(paths: list[Path], concurrency: int, per_request: int) -> Result:
+    """`POST /api/photos/`: one `file` per request (one task each), or several `files` as the web UI sends them."""
     from django.core.files.uploadedfile import SimpleUploadedFile
     from rest_framework.test import APIClient
 
@@ -132,14 +135,18 @@ def run_api(paths: list[Path], concurrency: int) -> Result:
     contents = [(path.name, path.read_bytes()) for path in paths]
     start = time.perf_counter()
     ids = []
-    for name, content in contents:
-        response = client.post("/api/photos/", {"file": SimpleUploadedFile(name, content)}, format="multipart")
+    for first in range(0, len(contents), per_request):
+        files = [SimpleUploadedFile(name, content) for name, content in contents[first : first + per_request]]
+        data = {"file": files[0]} if per_request == 1 else {"files": files}
+        response = client.post("/api/photos/", data, format="multipart")
         assert response.status_code == 201, response.content
-        ids.append(response.json()["id"])
+        body = response.json()
+        ids += [body["id"]] if per_request == 1 else [result["photo"]["id"] for result in body["results"]]
     uploaded = time.perf_counter()
     wait_processed(ids)
     end = time.perf_counter()
-    return Result("api (1 photo/task)", concurrency, len(ids), faces_of(ids), uploaded - start, end - start)
+    mode = "api file (1 photo/task)" if per_request == 1 else f"api files ({per_request}/request)"
+    return Result(mode, concurrency, len(ids), faces_of(ids), uploaded - start, end - start)
 
 
 def run_folder(paths: list[Path], concurrency: int, batch_size: int, work: Path) -> Result:
@@ -170,7 +177,7 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8], help="folder modes' photos per task")
     args = parser.parse_args()
 
-    modes = 1 + len(args.batch_sizes)
+    modes = len(API_REQUEST_SIZES) + len(args.batch_sizes)
     sample = lfw_sample(WARM_UP_PHOTOS + args.n * modes * len(args.concurrency))
     base = Path(tempfile.mkdtemp(prefix="facesearch-bench-"))
     redis_process = start_stack(base)
@@ -183,8 +190,9 @@ def main() -> None:
                 if offset == 0:  # first encodes trace the networks' graphs: keep them out of the timings
                     run_folder(sample[:WARM_UP_PHOTOS], concurrency, max(args.batch_sizes), base / "warm")
                     offset = WARM_UP_PHOTOS
-                results.append(run_api(sample[offset : offset + args.n], concurrency))
-                offset += args.n
+                for per_request in API_REQUEST_SIZES:
+                    results.append(run_api(sample[offset : offset + args.n], concurrency, per_request))
+                    offset += args.n
                 for batch_size in args.batch_sizes:
                     paths = sample[offset : offset + args.n]
                     results.append(run_folder(paths, concurrency, batch_size, base / f"c{concurrency}"))

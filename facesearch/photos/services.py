@@ -489,11 +489,12 @@ def job_file_add(
 def photos_upload(*, files: Sequence[File], uploaded_by: AbstractBaseUser | None) -> tuple[IngestJob, list[IngestItem]]:
     """Several uploaded files as one upload job: one item per file, a refused file is a failed item.
 
-    When every file is refused nothing is kept, the job included, and ApplicationError lists the reasons.
+    The new photos are queued together, BATCH_SIZE per task, so the worker batches detection and encoding across
+    them. When every file is refused nothing is kept, the job included, and ApplicationError lists the reasons.
     """
     job = upload_job_create(user=uploaded_by)
     items = [
-        job_file_add(job=job, file=file, name=Path(file.name or "upload").name, uploaded_by=uploaded_by)
+        job_file_add(job=job, file=file, name=Path(file.name or "upload").name, uploaded_by=uploaded_by, enqueue=False)
         for file in files
     ]
     if all(item.state == IngestItem.State.FAILED for item in items):
@@ -503,6 +504,8 @@ def photos_upload(*, files: Sequence[File], uploaded_by: AbstractBaseUser | None
             {"errors": [{"file": item.name, "message": item.error} for item in items]},
         )
     job_seal(job=job)
+    new_photos = [item.photo_id for item in items if item.state == IngestItem.State.PENDING]
+    transaction.on_commit(lambda: photos_enqueue(photo_ids=new_photos))
     return job, items
 
 
