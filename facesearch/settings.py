@@ -136,6 +136,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Upload photos, search by face, identify and verify people.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Jobs and their items both have a `state`, with different choices: name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStateEnum": "facesearch.photos.models.IngestJob.State",
+        "JobItemStateEnum": "facesearch.photos.models.IngestItem.State",
+    },
 }
 
 # The face pipeline: the embeddings library takes these as constructor arguments.

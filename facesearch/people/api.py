@@ -6,15 +6,14 @@ Face shapes, errors and person references are the photos API's, so clients see o
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from facesearch.core.api import PageFilterSerializer, absolute_url, page_schema, paginated_response
 from facesearch.core.errors import ApplicationError
 from facesearch.people import selectors, services
 from facesearch.people.models import Person
@@ -36,7 +35,7 @@ class CoverOutputSerializer(serializers.Serializer):
         ref_name = "PersonCover"
 
     def get_crop_url(self, cover: dict) -> str:
-        return _absolute(self.context, "photos:face-crop", cover["face_id"])
+        return absolute_url(self.context, reverse("photos:face-crop", args=[cover["face_id"]]))
 
 
 class PersonOutputSerializer(serializers.Serializer):
@@ -58,31 +57,6 @@ class PersonOutputSerializer(serializers.Serializer):
         return CoverOutputSerializer({"face_id": person.cover_id}, context=self.context).data
 
 
-def _absolute(context: dict, name: str, pk: int) -> str:
-    path = reverse(name, args=[pk])
-    request = context.get("request")
-    return request.build_absolute_uri(path) if request else path
-
-
-def _page_of(serializer_class: type[serializers.Serializer], name: str) -> serializers.Serializer:
-    """The schema of DRF's PageNumberPagination envelope around `serializer_class` rows."""
-    return inline_serializer(
-        name=name,
-        fields={
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": serializer_class(many=True),
-        },
-    )
-
-
-def _paginated(request: Request, view: APIView, queryset: QuerySet, serializer_class) -> Response:
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)
-
-
 def _person(person_id: int) -> Person:
     """The person with its list annotations (face_count, cover_id), or a 404."""
     person = selectors.person_list().filter(pk=person_id).first()
@@ -96,9 +70,8 @@ def _person_data(request: Request, person_id: int) -> dict:
 
 
 class PersonListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(PageFilterSerializer):
         search = serializers.CharField(required=False, help_text="name contains (case-insensitive)")
-        page = serializers.IntegerField(required=False, min_value=1)
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
@@ -110,13 +83,13 @@ class PersonListApi(APIView):
     @extend_schema(
         operation_id="people_list",
         parameters=[FilterSerializer],
-        responses={200: _page_of(PersonOutputSerializer, "PaginatedPersonList"), **ERRORS},
+        responses={200: page_schema(PersonOutputSerializer), **ERRORS},
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         people = selectors.person_list(filters=filters.validated_data)
-        return _paginated(request, self, people, PersonOutputSerializer)
+        return paginated_response(request, self, people, PersonOutputSerializer)
 
     @extend_schema(
         operation_id="people_create", request=InputSerializer, responses={201: PersonOutputSerializer, **ERRORS}
@@ -166,9 +139,6 @@ class PersonDetailApi(APIView):
 
 
 class PersonFaceListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
-        page = serializers.IntegerField(required=False, min_value=1)
-
     class InputSerializer(serializers.Serializer):
         face_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
 
@@ -177,12 +147,12 @@ class PersonFaceListApi(APIView):
 
     @extend_schema(
         operation_id="people_faces_list",
-        parameters=[FilterSerializer],
-        responses={200: _page_of(FaceOutputSerializer, "PaginatedPersonFaceList"), **ERRORS, **NOT_FOUND},
+        parameters=[PageFilterSerializer],
+        responses={200: page_schema(FaceOutputSerializer), **ERRORS, **NOT_FOUND},
     )
     def get(self, request: Request, person_id: int) -> Response:
         faces = selectors.person_faces(person=_person(person_id))
-        return _paginated(request, self, faces, FaceOutputSerializer)
+        return paginated_response(request, self, faces, FaceOutputSerializer)
 
     @extend_schema(
         operation_id="people_faces_enrol",

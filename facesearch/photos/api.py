@@ -5,22 +5,20 @@ Views are thin: validate with an InputSerializer/FilterSerializer, call one serv
 
 from __future__ import annotations
 
-import functools
 import mimetypes
 
-from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from embeddings import EmbeddingsError
+from facesearch.core.api import PageFilterSerializer, absolute_url, page_schema, paginated_response
 from facesearch.core.errors import ApplicationError
 from facesearch.people.models import Person
 from facesearch.people.services import faces_assign, faces_unassign
@@ -80,7 +78,7 @@ class FaceOutputSerializer(serializers.Serializer):
         ref_name = "Face"
 
     def get_crop_url(self, face: Face) -> str:
-        return _absolute(self.context, "photos:face-crop", face.id)
+        return absolute_url(self.context, reverse("photos:face-crop", args=[face.id]))
 
 
 class PhotoOutputSerializer(serializers.Serializer):
@@ -104,7 +102,7 @@ class PhotoOutputSerializer(serializers.Serializer):
         ref_name = "Photo"
 
     def get_url(self, photo: Photo) -> str:
-        return _absolute(self.context, "photos:photo-image", photo.id)
+        return absolute_url(self.context, reverse("photos:photo-image", args=[photo.id]))
 
 
 class JobOutputSerializer(serializers.Serializer):
@@ -153,7 +151,7 @@ class JobDetailOutputSerializer(JobOutputSerializer):
         ref_name = "JobDetail"
 
     def get_items_url(self, job: IngestJob) -> str:
-        return _absolute(self.context, "photos:job-items", job.id)
+        return absolute_url(self.context, reverse("photos:job-items", args=[job.id]))
 
 
 class UploadResultOutputSerializer(serializers.Serializer):
@@ -172,39 +170,6 @@ class BatchUploadOutputSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "PhotoBatchUpload"
-
-
-def _absolute(context: dict, name: str, pk: int) -> str:
-    path = reverse(name, args=[pk])
-    request = context.get("request")
-    return request.build_absolute_uri(path) if request else path
-
-
-@functools.cache
-def page_schema(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
-    """The schema of a page of `serializer_class` items; one object per class, so the component is defined once."""
-    return inline_serializer(
-        name=f"Paginated{serializer_class.Meta.ref_name}List",
-        fields={
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": serializer_class(many=True),
-        },
-    )
-
-
-class Pagination(PageNumberPagination):
-    """`results`, `next`, `previous`, `count`; `page_size` lets a client ask for up to 500 items per page."""
-
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
-def paginated_response(request: Request, view: APIView, queryset: QuerySet, serializer_class) -> Response:
-    paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)
 
 
 def _job_detail(request: Request, job_id: int) -> dict:
@@ -227,7 +192,7 @@ IMAGE = {(200, "image/jpeg"): OpenApiTypes.BINARY}
 
 
 class PhotoListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(PageFilterSerializer):
         status = serializers.ChoiceField(choices=Photo.Status.choices, required=False)
         person = serializers.IntegerField(required=False, help_text="photos showing this person")
         model_id = serializers.CharField(required=False)
@@ -236,8 +201,6 @@ class PhotoListApi(APIView):
             required=False,
             help_text="default: -created_at",
         )
-        page = serializers.IntegerField(required=False, min_value=1)
-        page_size = serializers.IntegerField(required=False, min_value=1, max_value=Pagination.max_page_size)
 
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(required=False, allow_empty_file=True, help_text="one image")
@@ -361,7 +324,7 @@ class PhotoImageApi(APIView):
 
 
 class FaceListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(PageFilterSerializer):
         person = serializers.IntegerField(required=False)
         unassigned = serializers.BooleanField(required=False, allow_null=True, default=None)
         photo = serializers.IntegerField(required=False)
@@ -372,8 +335,6 @@ class FaceListApi(APIView):
             required=False,
             help_text="default: by photo, then position in the photo",
         )
-        page = serializers.IntegerField(required=False, min_value=1)
-        page_size = serializers.IntegerField(required=False, min_value=1, max_value=Pagination.max_page_size)
 
     @extend_schema(
         operation_id="faces_list",
@@ -435,11 +396,9 @@ class FaceCropApi(APIView):
 
 
 class JobListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(PageFilterSerializer):
         state = serializers.ChoiceField(choices=IngestJob.State.choices, required=False)
         source = serializers.ChoiceField(choices=IngestJob.Source.choices, required=False)
-        page = serializers.IntegerField(required=False, min_value=1)
-        page_size = serializers.IntegerField(required=False, min_value=1, max_value=Pagination.max_page_size)
 
     @extend_schema(
         operation_id="jobs_list",
@@ -461,10 +420,8 @@ class JobDetailApi(APIView):
 
 
 class JobItemListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(PageFilterSerializer):
         state = serializers.ChoiceField(choices=IngestItem.State.choices, required=False)
-        page = serializers.IntegerField(required=False, min_value=1)
-        page_size = serializers.IntegerField(required=False, min_value=1, max_value=Pagination.max_page_size)
 
     @extend_schema(
         operation_id="jobs_items",

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from facesearch.core.api import absolute_url
 from facesearch.photos.api import ErrorOutputSerializer, FaceOutputSerializer, PersonRefSerializer
 from facesearch.photos.models import Photo
 from facesearch.search import services
@@ -64,13 +65,13 @@ class PhotoRefOutputSerializer(serializers.Serializer):
         ref_name = "PhotoRef"
 
     def get_url(self, photo: Photo) -> str:
-        return _absolute(self.context, reverse("photos:photo-image", args=[photo.id]))
+        return absolute_url(self.context, reverse("photos:photo-image", args=[photo.id]))
 
     def get_thumb_url(self, photo: Photo) -> str:
-        return _absolute(self.context, f"{reverse('photos:photo-image', args=[photo.id])}?size={THUMB_SIZE}")
+        return absolute_url(self.context, f"{reverse('photos:photo-image', args=[photo.id])}?size={THUMB_SIZE}")
 
     def get_detail_url(self, photo: Photo) -> str:
-        return _absolute(self.context, reverse("photos:photo-detail", args=[photo.id]))
+        return absolute_url(self.context, reverse("photos:photo-detail", args=[photo.id]))
 
 
 class MatchOutputSerializer(serializers.Serializer):
@@ -93,11 +94,6 @@ class IdentificationOutputSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "Identification"
-
-
-def _absolute(context: dict, path: str) -> str:
-    request = context.get("request")
-    return request.build_absolute_uri(path) if request else path
 
 
 class SearchApi(QueryImageApi):
