@@ -160,15 +160,13 @@ def photos_process(*, photo_ids: Sequence[int]) -> None:
         except (EmbeddingsError, OSError) as exc:
             _photo_failed(photo_id=photo.id, reason=f"cannot read the stored image: {exc}")
 
+    results = None
     if len(images) > 1:
         try:
             results = pipeline.encode_batch(images)
-        except DB_ERRORS:
-            raise
-        except Exception:
+        except Exception:  # one bad image must not fail the others: find it by encoding them one by one
             logger.warning("encode_batch failed for photos %s; encoding them one by one", [p.id for p in readable])
-            results = [_encode_one(pipeline, photo, image) for photo, image in zip(readable, images, strict=True)]
-    else:
+    if results is None:
         results = [_encode_one(pipeline, photo, image) for photo, image in zip(readable, images, strict=True)]
 
     for photo, faces in zip(readable, results, strict=True):
