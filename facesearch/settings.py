@@ -98,7 +98,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A message unacknowledged this long is handed out again (Redis has no consumer liveness): it must exceed the longest
+# task, or a slow task runs twice, again and again.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A replacement pool process loads the networks in `worker_process_init`, which takes longer than Celery's 4 s default
+# on a busy machine; with the default, the main process kills each replacement before it is up.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 300
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

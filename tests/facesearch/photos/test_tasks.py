@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -48,12 +49,18 @@ def pool_processes(hostname: str) -> list[int]:
     return [pid for info in stats.values() for pid in info["pool"]["processes"]]
 
 
+def stop_worker(worker: subprocess.Popen) -> None:
+    """A warm shutdown: SIGTERM to the main process only, which lets a running task finish (the pool would not)."""
+    os.kill(worker.pid, signal.SIGTERM)
+    worker.wait(timeout=120)
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_pool_process_killed_mid_task_has_its_task_redelivered_without_duplicates(lfw_photos):
     photo, _ = services.photo_create(file=slow_photo(lfw_photos[::2], seed=1), uploaded_by=None, enqueue=False)
     queue, hostname = f"pool-kill-{os.getpid()}", f"pool-kill-{os.getpid()}@{os.uname().nodename}"
-    worker = start_worker(app=KILL_TEST_APP, queue=queue, hostname=hostname, env=child_env())
+    worker = start_worker(app="facesearch.celery", queue=queue, hostname=hostname, env=child_env())
     try:
         children = pool_processes(hostname)
         assert len(children) == 1
@@ -68,8 +75,7 @@ def test_a_pool_process_killed_mid_task_has_its_task_redelivered_without_duplica
         wait_for(lambda: status_of(photo.id) == "done", timeout=300, what="the redelivered task to finish")
         assert pool_processes(hostname) not in ([], children)
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=60)
+        stop_worker(worker)
     assert_one_set_of_faces(photo)
 
 
@@ -92,6 +98,5 @@ def test_a_worker_killed_whole_mid_task_has_its_task_redelivered_to_a_new_worker
     try:
         wait_for(lambda: status_of(photo.id) == "done", timeout=300, what="the redelivered task to finish")
     finally:
-        os.killpg(second.pid, signal.SIGTERM)
-        second.wait(timeout=60)
+        stop_worker(second)
     assert_one_set_of_faces(photo)
