@@ -6,6 +6,7 @@
 Importing it is cheap: TensorFlow and the networks load on the first detection or encoding.
 """
 
+from embeddings.clustering import cluster
 from embeddings.encoders import get_spec, load_encoder
 from embeddings.errors import EmbeddingsError, ImageError, NoFaceError, WeightsError
 from embeddings.io import read
@@ -23,6 +24,7 @@ __all__ = [
     "Quality",
     "Verification",
     "WeightsError",
+    "cluster",
     "distance",
     "get_spec",
     "load_encoder",

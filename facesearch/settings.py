@@ -152,6 +152,9 @@ SPECTACULAR_SETTINGS = {
 FACESEARCH_ENCODER = env.str("FACESEARCH_ENCODER", default="facenet")
 FACESEARCH_WEIGHTS_DIR = Path(env.str("FACESEARCH_WEIGHTS_DIR", default=str(DATA_DIR / "models")))
 FACESEARCH_MIN_FACE_SIZE = env.int("FACESEARCH_MIN_FACE_SIZE", default=20)
+# Suggested people group the newest unassigned faces, this many at most (0.25 s and 19 MiB for 2,000; the cost grows
+# with the square: benchmarks/clustering.py).
+FACESEARCH_GROUP_WINDOW = env.int("FACESEARCH_GROUP_WINDOW", default=2000)
 FACESEARCH_MAX_UPLOAD_BYTES = env.int("FACESEARCH_MAX_UPLOAD_BYTES", default=30 * 1024 * 1024)
 FACESEARCH_MAX_PIXELS = env.int("FACESEARCH_MAX_PIXELS", default=50_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = FACESEARCH_MAX_UPLOAD_BYTES + 1024 * 1024

@@ -27,6 +27,7 @@ class EncoderSpec:
     template: np.ndarray  # (5, 2) float32 canonical landmark positions in the input crop, pixels
     metric: str  # "euclidean" on L2-normalised vectors (pgvector `<->`)
     threshold: float  # same/different distance; its module says which command and data produced it
+    group_distance: float  # `embeddings.cluster` cut for suggesting groups of one person; measured like threshold
     preprocess: Callable[[np.ndarray], np.ndarray]  # RGB 0-255 (N, S, S, 3), uint8 or float -> network input
     weights_file: str  # file name under the weights directory
     weights_sha256: str

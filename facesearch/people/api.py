@@ -17,7 +17,7 @@ from facesearch.core.api import PageFilterSerializer, absolute_url, page_schema,
 from facesearch.core.errors import ApplicationError
 from facesearch.people import selectors, services
 from facesearch.people.models import Person
-from facesearch.photos.api import ErrorOutputSerializer, FaceOutputSerializer
+from facesearch.photos.api import ErrorOutputSerializer, FaceOutputSerializer, PersonRefSerializer
 from facesearch.photos.models import Face
 
 ERRORS = {
@@ -211,3 +211,42 @@ class PersonMergeApi(APIView):
         other = _person(serializer.validated_data["other_id"])
         services.person_merge(person=person, other=other)
         return Response(_person_data(request, person_id))
+
+
+class PersonSuggestionListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20, help_text="groups")
+        max_distance = serializers.FloatField(
+            required=False, min_value=0.0, max_value=2.0, help_text="default: the encoder's group_distance"
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        class GroupSerializer(serializers.Serializer):
+            faces = FaceOutputSerializer(many=True)
+            person = PersonRefSerializer(allow_null=True, help_text="the enrolled person these faces look like")
+            distance = serializers.FloatField(allow_null=True, help_text="from the group's mean face to that person")
+
+            class Meta:
+                ref_name = "SuggestedGroup"
+
+        groups = GroupSerializer(many=True)
+        considered = serializers.IntegerField(help_text="newest unassigned faces that were grouped")
+        unassigned = serializers.IntegerField(help_text="all unassigned faces")
+        max_distance = serializers.FloatField()
+
+        class Meta:
+            ref_name = "SuggestedPeople"
+
+    @extend_schema(
+        operation_id="people_suggestions",
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer, **ERRORS},
+        description="Unassigned faces grouped as one person each (largest groups first), each group named after "
+        "the enrolled person it looks like, if any. Faces that look like nobody else are not in a group. "
+        "Computed on request from the newest unassigned faces; nothing is assigned until a client enrols them.",
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        suggestions = selectors.face_groups_suggested(**filters.validated_data)
+        return Response(self.OutputSerializer(suggestions, context={"request": request}).data)

@@ -1,18 +1,22 @@
-"""Reads about people: the list with face counts and covers, one person, a person's faces."""
+"""Reads about people: the list with face counts and covers, a person's faces, and suggested people."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import django_filters
+import numpy as np
+from django.conf import settings
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+import embeddings
+from facesearch.core.pipeline import get_pipeline
 from facesearch.people.models import Person
 from facesearch.photos.models import Face
-
-CONFIRMED = (Face.Assignment.MANUAL, Face.Assignment.ENROLLED)
-"""Assignments a person made (not identification's guesses): identification compares against these faces only."""
+from facesearch.photos.selectors import face_list
+from facesearch.search.selectors import face_nearest
 
 
 class PersonFilter(django_filters.FilterSet):
@@ -41,3 +45,60 @@ def person_faces(*, person: Person) -> QuerySet[Face]:
         .defer("crop", "embedding", "photo__error")
         .order_by("-created_at", "-id")
     )
+
+
+@dataclass(frozen=True)
+class FaceGroup:
+    """Unassigned faces that look like one person, and the enrolled person they look like, if any."""
+
+    faces: list[Face]  # newest first
+    person: Person | None
+    distance: float | None  # from the group's mean face to that person's nearest confirmed face
+
+
+@dataclass(frozen=True)
+class FaceGroups:
+    groups: list[FaceGroup]  # largest first
+    considered: int  # the newest unassigned faces that were grouped (at most FACESEARCH_GROUP_WINDOW)
+    unassigned: int  # all unassigned faces of the current encoder
+    max_distance: float
+
+
+def face_groups_suggested(*, limit: int = 20, max_distance: float | None = None) -> FaceGroups:
+    """Suggested people: the newest unassigned faces grouped by `embeddings.cluster`, largest groups first, each
+    named after the enrolled person whose nearest confirmed face is within `max_distance` of the group's mean face.
+
+    Nothing is stored: groups are recomputed from the faces as they are now, so naming or deleting faces changes the
+    next answer. The cut defaults to the encoder's `group_distance` (stricter than the 1:1 threshold: a group is
+    many pairs, and naming a group of strangers after someone costs more than a missed suggestion).
+    """
+    spec = get_pipeline().spec
+    cut = spec.group_distance if max_distance is None else max_distance
+    unassigned = Face.objects.filter(person__isnull=True, model_id=spec.model_id)
+    rows = list(unassigned.order_by("-id").values_list("id", "embedding")[: settings.FACESEARCH_GROUP_WINDOW])
+    if not rows:
+        return FaceGroups(groups=[], considered=0, unassigned=0, max_distance=cut)
+    ids = np.array([face_id for face_id, _ in rows])
+    vectors = np.stack([np.asarray(vector, dtype=np.float32) for _, vector in rows])
+    clusters = embeddings.cluster(vectors, cut)[:limit]
+
+    shown = face_list().in_bulk([int(i) for members in clusters for i in ids[members]])
+    groups = []
+    for members in clusters:
+        mean = vectors[members].mean(axis=0)
+        nearest = face_nearest(
+            embedding=mean / np.linalg.norm(mean),
+            model_id=spec.model_id,
+            limit=1,
+            max_distance=cut,
+            confirmed_only=True,
+        )
+        groups.append(
+            FaceGroup(
+                faces=[shown[int(i)] for i in ids[members]],
+                person=nearest[0].person if nearest else None,
+                distance=round(nearest[0].distance, 4) if nearest else None,
+            )
+        )
+    total = len(rows) if len(rows) < settings.FACESEARCH_GROUP_WINDOW else unassigned.count()
+    return FaceGroups(groups=groups, considered=len(rows), unassigned=total, max_distance=cut)

@@ -14,8 +14,7 @@ from django.db.models import Case, QuerySet, Value, When
 
 from facesearch.core.errors import ApplicationError
 from facesearch.people.models import Person
-from facesearch.people.selectors import CONFIRMED
-from facesearch.photos.models import Face
+from facesearch.photos.models import CONFIRMED, Face
 
 
 def face_best_for_cover(*, person: Person) -> Face | None:

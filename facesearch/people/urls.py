@@ -8,6 +8,7 @@ app_name = "people"
 
 urlpatterns = [
     path("people/", api.PersonListApi.as_view(), name="person-list"),
+    path("people/suggestions/", api.PersonSuggestionListApi.as_view(), name="person-suggestions"),
     path("people/<int:person_id>/", api.PersonDetailApi.as_view(), name="person-detail"),
     path("people/<int:person_id>/faces/", api.PersonFaceListApi.as_view(), name="person-faces"),
     path("people/<int:person_id>/faces/<int:face_id>/", api.PersonFaceDetailApi.as_view(), name="person-face"),

@@ -88,6 +88,10 @@ class Face(models.Model):
         return f"face {self.index} of {self.photo}"
 
 
+CONFIRMED = (Face.Assignment.MANUAL, Face.Assignment.ENROLLED)
+"""Assignments a person made (not identification's guesses): identification compares against these faces only."""
+
+
 class IngestJob(models.Model):
     """A batch of work (an upload, a folder, a re-encode) whose progress users follow."""
 

@@ -15,8 +15,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from pgvector.django import L2Distance
 
-from facesearch.people.selectors import CONFIRMED
-from facesearch.photos.models import Face
+from facesearch.photos.models import CONFIRMED, Face
 
 EF_SEARCH = 100
 """Size of the HNSW candidate list. `benchmarks/search.py` at 1M faces (see README): recall@10 >= 0.99 from 100 on,

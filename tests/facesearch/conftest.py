@@ -1,11 +1,24 @@
-"""Fixtures of the Django app tests: a user and an API client authenticated by that user's token."""
+"""Fixtures of the Django app tests: a user and its API client, and real LFW faces encoded once per session.
+
+The LFW gallery is made of Face rows holding the real embeddings (what ingest would store), so most read-path tests
+do not pay for encoding again; the tests of the full upload path go through the photos services instead.
+"""
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 import pytest
+from PIL import Image
 from rest_framework.test import APIClient
 
-from tests.factories import TokenFactory, UserFactory
+import embeddings
+from facesearch.core.pipeline import get_pipeline
+from facesearch.photos.models import Face
+from tests.factories import FaceFactory, PhotoFactory, TokenFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -24,3 +37,104 @@ def api_client(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {TokenFactory(user=user).key}")
     return client
+
+
+ENROLLED = (
+    "George_W_Bush",
+    "Colin_Powell",
+    "Tony_Blair",
+    "Donald_Rumsfeld",
+    "Gerhard_Schroeder",
+    "Ariel_Sharon",
+    "Hugo_Chavez",
+)
+GALLERY_PER_PERSON = 5  # images 1..5 of each enrolled person are in the gallery; image 1 is enrolled
+QUERY_IMAGE = 6  # image 6 of each is never stored: a query
+STRANGERS = (
+    "Jacques_Chirac_0001",
+    "Junichiro_Koizumi_0001",
+    "Jean_Chretien_0001",
+    "Serena_Williams_0001",
+    "John_Ashcroft_0001",
+    "Vladimir_Putin_0001",
+    "Laura_Bush_0001",
+    "Lleyton_Hewitt_0001",
+)
+
+
+@dataclass(frozen=True)
+class LfwImage:
+    person: str
+    stem: str  # e.g. Colin_Powell_0001
+    data: bytes  # the JPEG as stored in LFW
+    face: embeddings.Face  # the face nearest the image centre (the image's subject)
+
+
+def lfw_stem(person: str, number: int) -> str:
+    return f"{person}_{number:04d}"
+
+
+def central_index(boxes: list[list[float]], size: tuple[int, int] = (250, 250)) -> int:
+    """Index of the box nearest the centre of an LFW image (for API answers listing every face)."""
+    cx, cy = size[0] / 2, size[1] / 2
+
+    def off_centre(box: list[float]) -> float:
+        return ((box[0] + box[2]) / 2 - cx) ** 2 + ((box[1] + box[3]) / 2 - cy) ** 2
+
+    return min(range(len(boxes)), key=lambda i: off_centre(boxes[i]))
+
+
+@pytest.fixture(scope="session")
+def lfw_images(lfw_dir: Path) -> dict[str, LfwImage]:
+    """Every image the read-path tests use, encoded once by the real pipeline; keyed by stem."""
+    stems = [(p, lfw_stem(p, i)) for p in ENROLLED for i in range(1, QUERY_IMAGE + 1)]
+    stems += [(s.rsplit("_", 1)[0], s) for s in STRANGERS]
+    datas = [(lfw_dir / "images" / person / f"{stem}.jpg").read_bytes() for person, stem in stems]
+    pixels = [embeddings.read(data) for data in datas]
+    results = get_pipeline().encode_batch(pixels)
+    images = {}
+    for (person, stem), data, image, faces in zip(stems, datas, pixels, results, strict=True):
+        assert faces, f"no face found in {stem}"
+        images[stem] = LfwImage(
+            person=person, stem=stem, data=data, face=embeddings.nearest_to_centre(faces, image.shape)
+        )
+    return images
+
+
+@pytest.fixture
+def gallery(db, lfw_images: dict[str, LfwImage]) -> dict[str, Face]:
+    """Photos 1..5 of each enrolled person and one photo of each stranger, as stored faces; keyed by stem."""
+    faces = {}
+    for stem, image in lfw_images.items():
+        number = int(stem.rsplit("_", 1)[1])
+        if image.person in ENROLLED and number > GALLERY_PER_PERSON:
+            continue
+        photo = PhotoFactory(content=image.data, original_name=f"{stem}.jpg", width=250, height=250)
+        faces[stem] = FaceFactory(
+            photo=photo,
+            index=0,
+            box=[float(v) for v in image.face.box],
+            score=float(image.face.score),
+            embedding=image.face.embedding,
+            model_id=image.face.model_id,
+        )
+    return faces
+
+
+def upload(data: bytes, name: str = "query.jpg") -> io.BytesIO:
+    file = io.BytesIO(data)
+    file.name = name
+    return file
+
+
+@pytest.fixture(scope="session")
+def faceless_jpeg() -> bytes:
+    """A real image with no face in it: a smooth grey gradient."""
+    gradient = np.tile(np.linspace(60, 200, 240, dtype=np.uint8), (240, 1))
+    buffer = io.BytesIO()
+    Image.fromarray(np.stack([gradient] * 3, axis=-1)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def media_files(root: Path) -> int:
+    return sum(1 for path in Path(root).rglob("*") if path.is_file()) if Path(root).exists() else 0

@@ -10,7 +10,7 @@ from facesearch.core.pipeline import get_pipeline
 from facesearch.people.services import faces_assign
 from facesearch.photos.models import Face
 from facesearch.search.models import AuditLog
-from tests.facesearch.search.conftest import (
+from tests.facesearch.conftest import (
     ENROLLED,
     GALLERY_PER_PERSON,
     QUERY_IMAGE,

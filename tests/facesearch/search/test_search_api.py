@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import InMemoryUploadedFile
 from facesearch.photos.models import Face, Photo
 from facesearch.search import services
 from facesearch.search.models import AuditLog
-from tests.facesearch.search.conftest import (
+from tests.facesearch.conftest import (
     ENROLLED,
     GALLERY_PER_PERSON,
     QUERY_IMAGE,

@@ -9,7 +9,7 @@ from django.core.files import File
 
 from facesearch.photos.models import Face, Photo
 from facesearch.photos.services import photo_create, photo_process
-from tests.facesearch.search.conftest import central_index, lfw_stem, upload
+from tests.facesearch.conftest import central_index, lfw_stem, upload
 
 pytestmark = pytest.mark.django_db
 
