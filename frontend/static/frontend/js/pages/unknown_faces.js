@@ -1,14 +1,17 @@
-// Unknown faces: every unassigned face; select several and give them one name (an existing or a new person).
+// Unknown faces: suggested people (groups of faces that look like one person, named after an enrolled look-alike)
+// and every unassigned face; select several and give them one name (an existing or a new person).
 
 import { api } from "../api.js";
-import { $, assignFaces, h, loadPeople, pager, personPicker, plural, showError, toast } from "../ui.js";
+import { $, assignFaces, h, loadPeople, pager, personPicker, plural, showError, similarity, toast } from "../ui.js";
 
 const PAGE_SIZE = 60;
+const SUGGESTED_GROUPS = 12;
 const grid = $("#face-grid");
 const errorBox = $("#faces-error");
 const selectAll = $("#select-all");
 const assignButton = $("#bulk-assign");
 let picker = null;
+let people = [];
 let total = 0;
 
 function selected() {
@@ -95,9 +98,107 @@ function reload() {
 }
 
 async function loadPicker() {
-  picker = personPicker(await loadPeople());
+  people = await loadPeople();
+  picker = personPicker(people);
   $("#bulk-picker").replaceChildren(picker.element);
   updateSelection();
+}
+
+/** One suggested group: its faces (all ticked; untick one that does not belong) and a picker set to the look-alike. */
+function suggestionCard(group, number) {
+  const groupPicker = personPicker(people, { label: "Name as" });
+  if (group.person) groupPicker.select.value = String(group.person.id);
+  const boxes = group.faces.map((face) =>
+    h("input", { type: "checkbox", id: `suggested-${face.id}`, value: face.id, checked: true }),
+  );
+  const faces = h(
+    "ul",
+    { class: "suggestion-faces", "aria-label": `Faces of group ${number}` },
+    group.faces.map((face, i) =>
+      h(
+        "li",
+        { class: "card selectable" },
+        boxes[i],
+        h(
+          "label",
+          { for: boxes[i].id },
+          h("img", { src: face.crop_url, alt: `Unknown face ${face.id}`, loading: "lazy", width: 96, height: 96 }),
+        ),
+      ),
+    ),
+  );
+  const submit = h("button", { type: "submit", class: "btn btn-primary" });
+  const card = h("li", { class: "card suggestion", dataset: { faces: group.faces.map((face) => face.id).join(" ") } });
+  const ticked = () => boxes.filter((box) => box.checked).map((box) => Number(box.value));
+  const update = () => {
+    const count = ticked().length;
+    submit.textContent = `Assign ${plural(count, "face")}`;
+    submit.disabled = !count || !groupPicker.value();
+  };
+  const form = h(
+    "form",
+    { class: "row suggestion-form", "aria-label": `Name group ${number}` },
+    groupPicker.element,
+    submit,
+    h("button", { type: "button", class: "btn btn-quiet", text: "Skip", on: { click: () => card.remove() } }),
+  );
+  form.addEventListener("change", update);
+  form.addEventListener("pickchange", update);
+  faces.addEventListener("change", update);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const ids = ticked();
+    const pick = groupPicker.value();
+    if (!ids.length || !pick) return;
+    submit.disabled = true;
+    try {
+      const person = await assignFaces(ids, pick);
+      toast(`${plural(ids.length, "face")} assigned to ${person.name}.`);
+      await refresh();
+    } catch (error) {
+      showError($("#suggestions-error"), error);
+      update();
+    }
+  });
+  const looksLike = group.person
+    ? h(
+        "span",
+        {},
+        "Looks like ",
+        h("a", { href: `/people/${group.person.id}/`, text: group.person.name }),
+        ` (${similarity(group.distance)}% similar)`,
+      )
+    : h("span", { class: "muted", text: "One person, not named yet" });
+  const count = h("strong", { text: plural(group.faces.length, "face") });
+  card.append(h("div", { class: "row row-between" }, count, looksLike), faces, form);
+  update();
+  return card;
+}
+
+async function loadSuggestions() {
+  const section = $("#suggestions");
+  try {
+    const result = await api(`/api/people/suggestions/?limit=${SUGGESTED_GROUPS}`);
+    const among =
+      result.considered < result.unassigned
+        ? `the ${result.considered} newest of ${plural(result.unassigned, "unknown face")}`
+        : plural(result.unassigned, "unknown face");
+    $("#suggestions-note").textContent =
+      `Faces that look like one person, among ${among}. Untick a face that does not belong, then name the group.`;
+    $("#suggestion-list").replaceChildren(...result.groups.map((group, i) => suggestionCard(group, i + 1)));
+    section.hidden = !result.groups.length;
+    showError($("#suggestions-error"), null);
+  } catch (error) {
+    section.hidden = false;
+    showError($("#suggestions-error"), error);
+  }
+}
+
+/** After faces were named: people (for the pickers), suggestions and the grid all change. */
+async function refresh() {
+  await loadPicker();
+  await loadSuggestions();
+  reload();
 }
 
 grid.addEventListener("change", updateSelection);
@@ -121,6 +222,7 @@ $("#bulk-form").addEventListener("submit", async (event) => {
     toast(`${plural(ids.length, "face")} assigned to ${person.name}.`);
     showError(errorBox, null);
     await loadPicker();
+    await loadSuggestions();
     if (!grid.children.length && total > 0) reload();
   } catch (error) {
     showError(errorBox, error);
@@ -131,3 +233,4 @@ $("#bulk-form").addEventListener("submit", async (event) => {
 
 await loadPicker().catch((error) => showError(errorBox, error));
 reload();
+loadSuggestions();
