@@ -155,6 +155,8 @@ FACESEARCH_MIN_FACE_SIZE = env.int("FACESEARCH_MIN_FACE_SIZE", default=20)
 # Suggested people group the newest unassigned faces, this many at most (0.25 s and 19 MiB for 2,000; the cost grows
 # with the square: benchmarks/clustering.py).
 FACESEARCH_GROUP_WINDOW = env.int("FACESEARCH_GROUP_WINDOW", default=2000)
+# New faces close enough to an enrolled face (the encoder's auto_assign_distance) are named automatically.
+FACESEARCH_AUTO_ASSIGN = env.bool("FACESEARCH_AUTO_ASSIGN", default=True)
 FACESEARCH_MAX_UPLOAD_BYTES = env.int("FACESEARCH_MAX_UPLOAD_BYTES", default=30 * 1024 * 1024)
 FACESEARCH_MAX_PIXELS = env.int("FACESEARCH_MAX_PIXELS", default=50_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = FACESEARCH_MAX_UPLOAD_BYTES + 1024 * 1024

@@ -6,7 +6,7 @@ re-chosen when the cover face is moved away, unassigned or deleted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -15,6 +15,7 @@ from django.db.models import Case, QuerySet, Value, When
 from facesearch.core.errors import ApplicationError
 from facesearch.people.models import Person
 from facesearch.photos.models import CONFIRMED, Face
+from facesearch.search.selectors import face_nearest
 
 
 def face_best_for_cover(*, person: Person) -> Face | None:
@@ -141,6 +142,39 @@ def faces_assign(
     count = faces.update(person=person, assignment=how, assignment_distance=distance)
     people_covers_refresh([*previous, person.pk])
     return count
+
+
+@transaction.atomic
+def faces_assign_automatically(*, faces: Sequence[Face], max_distance: float) -> int:
+    """Name new faces after the person of their nearest confirmed face within `max_distance` (assignment automatic,
+    with its distance); returns how many were named.
+
+    A person appears once in a photo: when two faces of one photo match the same person, or the photo already has a
+    face of them, only the closest new face is named. Automatic faces never become the gallery (identification and
+    this function compare with confirmed faces only), so one wrong match does not pull in more.
+    """
+    if not Face.objects.filter(person__isnull=False, assignment__in=CONFIRMED).exists():
+        return 0  # nobody enrolled yet: spare each face an index scan that filters out every row
+    matches = []
+    for face in faces:
+        nearest = face_nearest(
+            embedding=face.embedding, model_id=face.model_id, limit=1, max_distance=max_distance, confirmed_only=True
+        )
+        if nearest:
+            matches.append((nearest[0].distance, face, nearest[0].person))
+    taken = set(
+        Face.objects.filter(photo_id__in={face.photo_id for face in faces}, person__isnull=False)
+        .exclude(id__in=[face.id for face in faces])
+        .values_list("photo_id", "person_id")
+    )
+    named = 0
+    for distance, face, person in sorted(matches, key=lambda match: match[0]):
+        if (face.photo_id, person.id) not in taken:
+            taken.add((face.photo_id, person.id))
+            named += faces_assign(
+                person=person, face_ids=[face.id], how=Face.Assignment.AUTOMATIC, distance=round(distance, 4)
+            )
+    return named
 
 
 @transaction.atomic

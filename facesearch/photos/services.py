@@ -37,7 +37,7 @@ from facesearch.core.errors import ApplicationError
 from facesearch.core.images import check_upload_size, read_upload
 from facesearch.core.pipeline import get_pipeline
 from facesearch.people.models import Person
-from facesearch.people.services import people_covers_refresh
+from facesearch.people.services import faces_assign_automatically, people_covers_refresh
 from facesearch.photos import tasks
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo, photo_upload_to
 from facesearch.photos.storage import photo_file_delete, photo_file_path, photo_file_write
@@ -298,7 +298,8 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
 
     A new face that overlaps an old one (IoU >= SAME_FACE_IOU) takes its place: same encoder → the row is updated in
     place (its id, person and cover-face role survive); another encoder → a new row inherits the person. Old faces
-    left unmatched are deleted. So re-running never duplicates and a re-encode keeps people's assignments.
+    left unmatched are deleted. So re-running never duplicates and a re-encode keeps people's assignments. Faces new
+    to the photo are named automatically when they are that close to an enrolled face.
     """
     with transaction.atomic():
         photo = Photo.objects.select_for_update(no_key=True).filter(id=photo_id).first()
@@ -328,6 +329,11 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
         replacement = {inherited[face.index].id: face.id for face in created if face.index in inherited}
         for old_id, new_id in replacement.items():
             Person.objects.filter(cover_face_id=old_id).update(cover_face_id=new_id)
+        if settings.FACESEARCH_AUTO_ASSIGN:  # new faces only: a face kept from before keeps what a person decided
+            faces_assign_automatically(
+                faces=[face for face in created if face.person_id is None],
+                max_distance=get_pipeline().spec.auto_assign_distance,
+            )
         Face.objects.filter(id__in=[old.id for old in obsolete]).delete()
         people_covers_refresh({old.person_id for old in obsolete})
 
