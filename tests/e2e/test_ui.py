@@ -381,6 +381,30 @@ def test_suggested_people_group_a_persons_unknown_faces_under_the_enrolled_look_
     api_call(page, "DELETE", f"/api/people/{person['id']}/")  # his faces unknown again for the other tests
 
 
+def test_a_new_photo_of_an_enrolled_person_is_named_automatically_and_confirmed(page: Page, lfw_dir: Path) -> None:
+    first = face_of(page, LIBRARY["George_W_Bush"][0])
+    person = api_call(page, "POST", "/api/people/", {"name": "George Walker Bush"})
+    api_call(page, "POST", f"/api/people/{person['id']}/faces/", {"face_ids": [first]})
+
+    page.goto("/photos/")
+    page.get_by_label("Photos to upload").set_input_files(lfw_file(lfw_dir, "George_W_Bush_0004.jpg"))
+    expect(page.locator('.upload-item[data-state="done"]')).to_have_count(1, timeout=PROCESSING_TIMEOUT)
+    photo = photos_by_name(page)["George_W_Bush_0004.jpg"]
+    page.goto(f"/photos/{photo['id']}/")
+    row = page.locator(".face-row")
+    expect(row).to_contain_text("George Walker Bush")
+    expect(row).to_contain_text("matched automatically")
+    screenshot(page, "photo-named-automatically")
+    row.get_by_role("button", name="Confirm face 1 is George Walker Bush").click()
+    expect(page.locator(".toast").last).to_contain_text("Face 1 confirmed as George Walker Bush")
+    expect(row).not_to_contain_text("matched automatically")
+    (face,) = photos_by_name(page)["George_W_Bush_0004.jpg"]["faces"]
+    assert api_call(page, "GET", f"/api/faces/{face['id']}/")["assignment"] == "manual"
+
+    api_call(page, "DELETE", f"/api/photos/{photo['id']}/")  # the library as it was for the other tests
+    api_call(page, "DELETE", f"/api/people/{person['id']}/")
+
+
 def test_pages_fit_a_phone_screen(
     browser: Browser, live_url: str, signed_in_state: Path, library: dict, lfw_dir: Path
 ) -> None:

@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import {
   $, assignFaces, confirmDialog, drawFaceBoxes, fitStage, formatBytes, formatDate, h, loadPeople, personPicker,
-  plural, showError, toast,
+  plural, showError, similarity, toast,
 } from "../ui.js";
 
 const photoId = Number(document.querySelector("main").dataset.photoId);
@@ -117,6 +117,25 @@ function faceRow(face, i) {
     "div",
     { class: "face-row-actions" },
     h("a", { class: "btn btn-small", href: `/?face=${face.id}`, text: "Find similar" }),
+    face.assignment === "automatic"
+      ? h("button", {
+          type: "button",
+          class: "btn btn-small",
+          text: "Confirm",
+          "aria-label": `Confirm face ${i + 1} is ${face.person.name}`,
+          on: {
+            click: async () => {
+              try {
+                await api(`/api/faces/${face.id}/`, { method: "PATCH", json: { person: face.person.id } });
+                toast(`Face ${i + 1} confirmed as ${face.person.name}.`);
+                await refresh(face.id);
+              } catch (error) {
+                showError(errorBox, error);
+              }
+            },
+          },
+        })
+      : null,
     face.person
       ? h("button", {
           type: "button",
@@ -147,7 +166,18 @@ function faceRow(face, i) {
       "aria-label": `Face ${i + 1}`,
     },
     h("img", { class: "avatar", src: face.crop_url, alt: `Face ${i + 1}`, width: 56, height: 56 }),
-    h("div", {}, h("span", { class: "muted small", text: `Face ${i + 1} · ` }), nameNode),
+    h(
+      "div",
+      {},
+      h("span", { class: "muted small", text: `Face ${i + 1} · ` }),
+      nameNode,
+      face.assignment === "automatic"
+        ? h("span", {
+            class: "muted small",
+            text: ` · matched automatically (${similarity(face.assignment_distance)}% similar)`,
+          })
+        : null,
+    ),
     actions,
     form,
   );
