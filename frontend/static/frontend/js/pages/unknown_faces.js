@@ -152,9 +152,8 @@ function suggestionCard(group, number) {
     if (!ids.length || !pick) return;
     submit.disabled = true;
     try {
-      const person = await assignFaces(ids, pick);
-      toast(`${plural(ids.length, "face")} assigned to ${person.name}.`);
-      await refresh();
+      await nameFaces(ids, pick);
+      reload();
     } catch (error) {
       showError($("#suggestions-error"), error);
       update();
@@ -194,11 +193,12 @@ async function loadSuggestions() {
   }
 }
 
-/** After faces were named: people (for the pickers), suggestions and the grid all change. */
-async function refresh() {
+/** Give faces one name, then reload what that changes: the people (for the pickers) and the suggestions. */
+async function nameFaces(ids, pick) {
+  const person = await assignFaces(ids, pick);
+  toast(`${plural(ids.length, "face")} assigned to ${person.name}.`);
   await loadPicker();
   await loadSuggestions();
-  reload();
 }
 
 grid.addEventListener("change", updateSelection);
@@ -216,13 +216,10 @@ $("#bulk-form").addEventListener("submit", async (event) => {
   if (!ids.length || !pick) return;
   assignButton.disabled = true;
   try {
-    const person = await assignFaces(ids, pick);
+    await nameFaces(ids, pick);
     for (const id of ids) grid.querySelector(`[data-face-id="${id}"]`)?.remove();
     setCount(total - ids.length);
-    toast(`${plural(ids.length, "face")} assigned to ${person.name}.`);
     showError(errorBox, null);
-    await loadPicker();
-    await loadSuggestions();
     if (!grid.children.length && total > 0) reload();
   } catch (error) {
     showError(errorBox, error);
