@@ -9,8 +9,10 @@ each mode so the same bytes are never skipped), it times from the first file sen
 
 - `api file`: one `POST /api/photos/` per file (the REST view in process, token auth), one `photo_process` task each;
 - `api files`: 8 files per `POST /api/photos/` as the web UI sends them: one upload job, queued 8 photos per task;
-- `folder bN`: `manage.py ingest FOLDER --batch-size N`: the folder CLI, one `photos_process_batch` task per N photos
-  (N = 1 is one photo per task, to separate the batching's effect from the entry point's).
+- `folder bN`: `manage.py ingest FOLDER --batch-size N`: the folder CLI, one `photos_process_batch` task per N photos.
+
+Every task tops its photos up to 8 with photos waiting for their own task (`services.photos_process_queued`), so
+one photo per task (`api file`, `folder b1`) should be encoded in batches as well: compare them with `folder b8`.
 
 faces/s = faces stored / wall time; `upload s` is the part spent storing files and queueing tasks (the worker is
 already busy meanwhile). Photos are LFW's 250x250 images, about one face each.
@@ -19,6 +21,7 @@ already busy meanwhile). Photos are LFW's 250x250 images, about one face each.
 from __future__ import annotations
 
 import argparse
+import atexit
 import io
 import os
 import shutil
@@ -180,6 +183,9 @@ def main() -> None:
     modes = len(API_REQUEST_SIZES) + len(args.batch_sizes)
     sample = lfw_sample(WARM_UP_PHOTOS + args.n * modes * len(args.concurrency))
     base = Path(tempfile.mkdtemp(prefix="facesearch-bench-"))
+    # Registered before the embedded PostgreSQL registers its own exit handler, so it runs after that one has stopped
+    # the server: deleting its data directory first leaves the server running.
+    atexit.register(shutil.rmtree, base, ignore_errors=True)
     redis_process = start_stack(base)
     results: list[Result] = []
     try:
@@ -203,7 +209,6 @@ def main() -> None:
     finally:
         redis_process.terminate()
         redis_process.wait(timeout=10)
-        shutil.rmtree(base, ignore_errors=True)
 
     print(f"\ningest end to end (upload -> faces stored), {os.cpu_count()} CPUs, LFW 250x250 photos")
     print(f"{'mode':<28} {'workers':>7} {'photos':>6} {'faces':>6} {'upload s':>9} {'total s':>8} "

@@ -5,8 +5,10 @@ It runs before pytest-django reads the settings, so the settings see these serve
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -20,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.hookimpl(wrapper=True)
 def pytest_load_initial_conftests(early_config, parser, args):
     base = Path(tempfile.mkdtemp(prefix="facesearch-test-"))
+    # Runs at exit after the embedded PostgreSQL's own handler (registered later, run first) has stopped the server.
+    atexit.register(shutil.rmtree, base, ignore_errors=True)
     redis_process, redis_url = stack.start_redis(base / "redis")
     os.environ.update(
         {
@@ -31,16 +35,14 @@ def pytest_load_initial_conftests(early_config, parser, args):
         }
     )
     (base / "data" / "static").mkdir(parents=True)  # collectstatic's target, which whitenoise expects
-    early_config.stash[_servers_key] = (base, redis_process)
+    early_config.stash[_servers_key] = redis_process
     return (yield)
 
 
-_servers_key = pytest.StashKey[tuple]()
+_servers_key = pytest.StashKey[subprocess.Popen]()
 
 
 def pytest_unconfigure(config):
-    base, redis_process = config.stash[_servers_key]
+    redis_process = config.stash[_servers_key]
     redis_process.terminate()
     redis_process.wait(timeout=10)
-    shutil.rmtree(base / "data", ignore_errors=True)
-    shutil.rmtree(base / "redis", ignore_errors=True)

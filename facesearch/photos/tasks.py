@@ -34,10 +34,11 @@ RETRY = {
 
 @shared_task(**RETRY)
 def photo_process(photo_id: int) -> None:
-    services.photo_process(photo_id=photo_id)
+    """One uploaded photo, encoded together with other photos waiting for their task."""
+    services.photos_process_queued(photo_ids=[photo_id])
 
 
 @shared_task(**RETRY)
 def photos_process_batch(photo_ids: list[int]) -> None:
-    """Several photos through one `encode_batch` call (folder and reprocess jobs)."""
-    services.photos_process(photo_ids=photo_ids)
+    """Several photos through one `encode_batch` call (folder, reprocess and multi-file upload jobs)."""
+    services.photos_process_queued(photo_ids=photo_ids)

@@ -94,7 +94,7 @@ def test_deleting_a_pending_photo_finishes_its_job(lfw_photos, media_root, djang
                               uploaded_by=None, enqueue=False)  # fmt: skip
     services.job_seal(job=job)
     first, second = Photo.objects.order_by("id")
-    services.photo_process(photo_id=first.id)
+    services.photos_process(photo_ids=[first.id])
     job.refresh_from_db()
     assert job.state == IngestJob.State.RUNNING
 

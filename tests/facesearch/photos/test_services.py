@@ -79,9 +79,9 @@ def test_photo_create_reads_the_exif_capture_time_with_its_offset(lfw_photos, me
 @pytest.mark.django_db
 def test_processing_twice_keeps_the_same_faces(lfw_photos, media_root, pipeline):
     photo, _ = services.photo_create(file=upload(lfw_photos[2]), uploaded_by=None)
-    services.photo_process(photo_id=photo.id)
+    services.photos_process(photo_ids=[photo.id])
     first = face_rows(photo)
-    services.photo_process(photo_id=photo.id)
+    services.photos_process(photo_ids=[photo.id])
     second = face_rows(photo)
 
     assert len(first) >= 1 and second == first  # same ids, boxes, embeddings: no duplicates
@@ -93,12 +93,12 @@ def test_processing_twice_keeps_the_same_faces(lfw_photos, media_root, pipeline)
 @pytest.mark.django_db
 def test_reprocessing_keeps_faces_assigned_to_their_people(lfw_photos, media_root, pipeline):
     photo, _ = services.photo_create(file=upload(lfw_photos[0]), uploaded_by=None)
-    services.photo_process(photo_id=photo.id)
+    services.photos_process(photo_ids=[photo.id])
     face = Face.objects.get(photo=photo, index=0)
     person = PersonFactory(name="Colin Powell")
     faces_assign(person=person, face_ids=[face.id])
 
-    services.photo_process(photo_id=photo.id)
+    services.photos_process(photo_ids=[photo.id])
     face.refresh_from_db()
     assert (face.person_id, face.assignment) == (person.id, Face.Assignment.MANUAL)
     person.refresh_from_db()
@@ -115,7 +115,7 @@ def test_reencoding_with_another_encoder_replaces_its_faces_and_keeps_their_peop
     person.cover_face = old
     person.save()
 
-    services.photo_process(photo_id=photo.id)
+    services.photos_process(photo_ids=[photo.id])
 
     faces = list(Face.objects.filter(photo=photo).order_by("index"))
     assert {face.model_id for face in faces} == {pipeline.spec.model_id}
@@ -134,7 +134,7 @@ def test_processing_the_same_photo_concurrently_leaves_one_set_of_faces(lfw_phot
     def work() -> None:
         try:
             barrier.wait()
-            services.photo_process(photo_id=photo.id)
+            services.photos_process(photo_ids=[photo.id])
         except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
         finally:
@@ -162,7 +162,7 @@ def test_a_stored_file_that_cannot_be_read_fails_the_photo_with_the_reason(lfw_p
     path = photo_file_path(photo.file.name)
     path.write_bytes(path.read_bytes()[:300])  # the disk corrupted it after upload
 
-    services.photo_process(photo_id=photo.id)  # records the failure; does not raise (so the task is not retried)
+    services.photos_process(photo_ids=[photo.id])  # records the failure; does not raise (so the task is not retried)
 
     photo.refresh_from_db()
     assert photo.status == Photo.Status.FAILED and photo.error.startswith("cannot read the stored image: ")
@@ -177,7 +177,7 @@ def test_processing_a_deleted_photo_does_nothing(lfw_photos, media_root, django_
     photo, _ = services.photo_create(file=upload(lfw_photos[1]), uploaded_by=None)
     with django_capture_on_commit_callbacks(execute=True):
         services.photo_delete(photo=photo)
-    services.photo_process(photo_id=photo.id)
+    services.photos_process(photo_ids=[photo.id])
     assert not Photo.objects.filter(id=photo.id).exists() and Face.objects.count() == 0
 
 
@@ -196,7 +196,7 @@ def test_a_job_is_done_when_its_last_pending_item_is_processed(lfw_photos, media
     ]  # fmt: skip
     assert skipped.photo_id == stored.id and refused.photo_id is None and "not an image" in refused.error
     assert job.state == IngestJob.State.RUNNING
-    services.photo_process(photo_id=first.photo_id)
+    services.photos_process(photo_ids=[first.photo_id])
     job.refresh_from_db()
     assert job.state == IngestJob.State.RUNNING and job.finished_at is None
     services.photos_process(photo_ids=[second.photo_id])
@@ -210,7 +210,7 @@ def test_batched_processing_stores_the_same_faces_as_one_by_one(lfw_photos, medi
     services.photos_process(photo_ids=[photo.id for photo in photos])
     batched = {photo.id: face_rows(photo) for photo in photos}
     for photo in photos:
-        services.photo_process(photo_id=photo.id)
+        services.photos_process(photo_ids=[photo.id])
     single = {photo.id: face_rows(photo) for photo in photos}
 
     assert all(batched[photo.id] for photo in photos)
@@ -219,6 +219,23 @@ def test_batched_processing_stores_the_same_faces_as_one_by_one(lfw_photos, medi
         for one, many in zip(single[photo.id], batched[photo.id], strict=True):
             distance = np.linalg.norm(np.frombuffer(one[5], np.float32) - np.frombuffer(many[5], np.float32))
             assert distance < 1e-3
+
+
+@pytest.mark.django_db
+def test_a_task_takes_other_waiting_photos_up_to_a_batch_and_leaves_done_ones_alone(
+    lfw_photos, media_root, pipeline, monkeypatch
+):
+    monkeypatch.setattr(services, "BATCH_SIZE", 3)
+    photos = [services.photo_create(file=upload(path), uploaded_by=None, enqueue=False)[0] for path in lfw_photos[:5]]
+    services.photos_process(photo_ids=[photos[4].id])
+    processed_at = Photo.objects.get(id=photos[4].id).processed_at
+
+    services.photos_process_queued(photo_ids=[photos[3].id, photos[4].id])  # 4 is done: 3, and the 2 oldest waiting
+
+    status = dict(Photo.objects.filter(id__in=[p.id for p in photos]).values_list("id", "status"))
+    assert [status[photo.id] for photo in photos] == ["done", "done", "pending", "done", "done"]
+    assert Photo.objects.get(id=photos[4].id).processed_at == processed_at  # a done photo is not encoded again
+    assert all(Face.objects.filter(photo=photo).exists() for photo in photos if status[photo.id] == "done")
 
 
 @pytest.mark.django_db
