@@ -153,8 +153,9 @@ def faces_assign_automatically(*, faces: Sequence[Face], max_distance: float) ->
     face of them, only the closest new face is named. Automatic faces never become the gallery (identification and
     this function compare with confirmed faces only), so one wrong match does not pull in more.
     """
-    if not Face.objects.filter(person__isnull=False, assignment__in=CONFIRMED).exists():
-        return 0  # nobody enrolled yet: spare each face an index scan that filters out every row
+    confirmed = Face.objects.filter(model_id__in={face.model_id for face in faces}, assignment__in=CONFIRMED)
+    if not confirmed.filter(person__isnull=False).exists():
+        return 0  # no face to name, or nobody enrolled yet: spare each face an index scan that filters out every row
     matches = []
     for face in faces:
         nearest = face_nearest(

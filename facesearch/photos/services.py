@@ -352,13 +352,13 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
         replacement = {inherited[face.index].id: face.id for face in created if face.index in inherited}
         for old_id, new_id in replacement.items():
             Person.objects.filter(cover_face_id=old_id).update(cover_face_id=new_id)
+        Face.objects.filter(id__in=[old.id for old in obsolete]).delete()
+        people_covers_refresh({old.person_id for old in obsolete})
         if settings.FACESEARCH_AUTO_ASSIGN:  # new faces only: a face kept from before keeps what a person decided
             faces_assign_automatically(
                 faces=[face for face in created if face.person_id is None],
                 max_distance=get_pipeline().spec.auto_assign_distance,
             )
-        Face.objects.filter(id__in=[old.id for old in obsolete]).delete()
-        people_covers_refresh({old.person_id for old in obsolete})
 
         photo.status, photo.error = Photo.Status.DONE, ""
         photo.model_id, photo.processed_at = model_id, django_timezone.now()
