@@ -85,7 +85,6 @@ def person_suggestions(real, group_distance: float) -> dict[float, dict[str, flo
             "right": (named & right).sum() / max(named.sum(), 1),
             "recall": (named & right & known).sum() / known.sum(),
             "strangers": (named & ~known).sum() / (~known).sum(),
-            "groups": len(known) / len(SEEDS),
         }
     return results
 

@@ -89,6 +89,17 @@ function select(faceId, focus = false) {
   }
 }
 
+/** Name a face by hand (a person id; the same person confirms an automatic match) or unassign it (null). */
+async function setPerson(face, personId, message) {
+  try {
+    await api(`/api/faces/${face.id}/`, { method: "PATCH", json: { person: personId } });
+    toast(message);
+    await refresh(face.id);
+  } catch (error) {
+    showError(errorBox, error);
+  }
+}
+
 function faceRow(face, i) {
   const picker = personPicker(people, { label: face.person ? "Change to" : "This is" });
   const submit = h("button", { type: "submit", class: "btn btn-primary btn-small", text: "Save" });
@@ -123,17 +134,7 @@ function faceRow(face, i) {
           class: "btn btn-small",
           text: "Confirm",
           "aria-label": `Confirm face ${i + 1} is ${face.person.name}`,
-          on: {
-            click: async () => {
-              try {
-                await api(`/api/faces/${face.id}/`, { method: "PATCH", json: { person: face.person.id } });
-                toast(`Face ${i + 1} confirmed as ${face.person.name}.`);
-                await refresh(face.id);
-              } catch (error) {
-                showError(errorBox, error);
-              }
-            },
-          },
+          on: { click: () => setPerson(face, face.person.id, `Face ${i + 1} confirmed as ${face.person.name}.`) },
         })
       : null,
     face.person
@@ -141,17 +142,7 @@ function faceRow(face, i) {
           type: "button",
           class: "btn btn-small btn-quiet",
           text: "Unassign",
-          on: {
-            click: async () => {
-              try {
-                await api(`/api/faces/${face.id}/`, { method: "PATCH", json: { person: null } });
-                toast(`Face ${i + 1} is unknown again.`);
-                await refresh(face.id);
-              } catch (error) {
-                showError(errorBox, error);
-              }
-            },
-          },
+          on: { click: () => setPerson(face, null, `Face ${i + 1} is unknown again.`) },
         })
       : null,
   );
