@@ -3,16 +3,24 @@
 Limits are checked before decoding (byte cap while reading, pixel count from the header), so a hostile file costs
 neither memory nor time. Only common photo formats are opened: Pillow also knows formats such as EPS that shell out
 to other programs, and a face search has no use for them.
+
+Pillow has its own pixel limit, checked inside `Image.open` before ours can see the size: above
+`Image.MAX_IMAGE_PIXELS` (89.5 MP by default) it warns with `DecompressionBombWarning`, above twice that it raises
+`DecompressionBombError`. The default `max_pixels` (50 MP) is stricter, so with defaults the warning only precedes our
+refusal; a caller raising `max_pixels` above Pillow's limit must raise `Image.MAX_IMAGE_PIXELS` too (a process-wide
+setting, so it is theirs to change). Both become `ImageError`, the warning where warnings are errors.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from http.client import HTTPException
 from pathlib import Path
 from typing import BinaryIO
@@ -29,6 +37,8 @@ DEFAULT_TIMEOUT = 10.0  # seconds for a whole URL download, not per read
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "PPM", "HEIF", "AVIF")  # PPM covers PGM and PBM
 _CHUNK = 64 * 1024
 _WHITE = (255, 255, 255)
+_NUMERIC_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")  # values to scale, not colours: see _to_uint8
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO | Image.Image | np.ndarray
 
@@ -50,7 +60,7 @@ def read(
         return _from_array(source, max_pixels)
     if isinstance(source, Image.Image):
         _check_pixels(source.size, max_pixels)
-        return _from_image(_load(source, in_place=False))  # a copy: the caller's image is left alone
+        return _to_rgb(_pillow_pixels(source, in_place=False))  # a copy: the caller's image is left alone
     return _decode(_read_bytes(source, max_bytes, timeout), max_pixels)
 
 
@@ -117,7 +127,7 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
     width, height = size
     if width * height > max_pixels:
         raise ImageError(f"the image is {width}x{height} = {width * height:,} pixels, above the {max_pixels:,} limit")
-    if width == 0 or height == 0:
+    if width <= 0 or height <= 0:
         raise ImageError(f"the image is {width}x{height}: it has no pixels")
 
 
@@ -131,37 +141,47 @@ def _register_heif() -> None:
 
 def _decode(data: bytes, max_pixels: int) -> np.ndarray:
     _register_heif()
-    try:
+    with _pillow_errors("image"):
         image = Image.open(io.BytesIO(data), formats=FORMATS)
-    except UnidentifiedImageError as exc:
-        raise ImageError(f"not an image, or not one of the formats read here ({', '.join(FORMATS)})") from exc
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"the image is too large to decode: {exc}") from exc
     with image:
         _check_pixels(image.size, max_pixels)  # from the header alone: nothing is decoded yet
-        return _from_image(_load(image, in_place=True))
+        return _to_rgb(_pillow_pixels(image, in_place=True))
 
 
-def _load(image: Image.Image, *, in_place: bool) -> Image.Image:
-    """Decode the whole first frame, so a truncated file fails here, and turn it upright as its EXIF says."""
+@contextlib.contextmanager
+def _pillow_errors(what: str) -> Iterator[None]:
+    """Turn any exception Pillow raises while reading untrusted bytes into `ImageError`, chained to the original.
+
+    Pillow's plugins and codecs let out whatever a crafted file trips: OSError, ValueError, SyntaxError, EOFError,
+    struct.error, IndexError, TypeError, KeyError, ZeroDivisionError, RuntimeError (AVIF, HEIF), MemoryError, warnings
+    raised as errors. No list of types stays complete, so all are caught, and only Pillow calls run inside.
+    """
     try:
+        yield
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"not an image, or not one of the formats read here ({', '.join(FORMATS)})") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"the image is too large to decode: {exc}") from exc
+    except Exception as exc:
+        raise ImageError(f"the {what} is truncated, corrupt or unsupported: {str(exc) or type(exc).__name__}") from exc
+
+
+def _pillow_pixels(image: Image.Image, *, in_place: bool) -> np.ndarray:
+    """Decode the first frame, turn it upright as its EXIF says and composite transparency on white.
+
+    Gives RGB uint8, or the raw values of a 16-bit, 32-bit or float image for `_to_rgb` to scale. Every Pillow call
+    after `Image.open` is here, where a truncated or corrupt file fails.
+    """
+    with _pillow_errors(f"{image.format or 'given'} image"):
         image.load()
         upright = ImageOps.exif_transpose(image, in_place=in_place)
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"the {image.format or 'given'} image is truncated or corrupt: {exc}") from exc
-    return image if upright is None else upright
-
-
-def _from_image(image: Image.Image) -> np.ndarray:
-    if image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
-        return _to_rgb(np.asarray(image))
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, _WHITE), rgba)
-    try:
+        image = image if upright is None else upright
+        if image.mode in _NUMERIC_MODES:
+            return np.asarray(image)
+        if image.mode in _ALPHA_MODES or "transparency" in image.info:
+            rgba = image.convert("RGBA")
+            image = Image.alpha_composite(Image.new("RGBA", rgba.size, _WHITE), rgba)
         return np.array(image.convert("RGB"), dtype=np.uint8)
-    except ValueError as exc:
-        raise ImageError(f"cannot convert a {image.mode} image to RGB: {exc}") from exc
 
 
 def _from_array(array: np.ndarray, max_pixels: int) -> np.ndarray:
@@ -203,4 +223,5 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
         return array.astype(np.uint8)
     if low >= 0 and high <= 65535:  # 16-bit data in a wider type, e.g. Pillow's "I" mode for 16-bit PNGs
         return np.rint(array / 257).astype(np.uint8)
-    return np.rint((array - low) * (255 / (high - low))).astype(np.uint8)
+    # In float64: int32 or int64 `array - low` can overflow; a constant image (high == low) maps to black.
+    return np.rint((array.astype(np.float64) - low) * (255 / max(high - low, 1))).astype(np.uint8)
