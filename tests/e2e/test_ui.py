@@ -425,3 +425,23 @@ def test_pages_fit_a_phone_screen(
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "phone-search")
     context.close()
+
+
+def test_pages_carry_the_csp_and_swagger_ui_and_the_admin_run_under_it(page: Page) -> None:
+    """The `page` fixture fails the test on any CSP violation: Swagger UI's split view and local files must pass."""
+    for path in ("/", "/login/", "/api/docs/", "/admin/login/"):
+        policy = page.request.get(path).headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy, path
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, path
+
+    page.goto("/api/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("facesearch API")
+    operation = page.locator("#operations-faces-faces_list")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    operation.get_by_role("button", name="Execute").click()  # with the page's session, from this origin
+    expect(operation.locator(".live-responses-table tbody .response-col_status")).to_have_text("200")
+    screenshot(page, "api-docs", full_page=False)
+
+    page.goto("/admin/login/")
+    expect(page.get_by_text("You are authenticated as ada")).to_be_visible()
