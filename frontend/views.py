@@ -5,8 +5,11 @@ Pages need a signed-in user; the CSRF cookie is always set so the modules can se
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
+from axes.helpers import get_client_username
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -32,3 +35,13 @@ def page(template: str, section: str) -> Callable[..., HttpResponse]:
 
     view.__name__ = template.removesuffix(".html")
     return view
+
+
+def locked_out(
+    request: HttpRequest, response: HttpResponse | None = None, credentials: dict | None = None
+) -> HttpResponse:
+    """django-axes' answer (AXES_LOCKOUT_CALLABLE) to a sign-in refused after too many wrong passwords, on the sign-in
+    page and the admin's alike: 429, and how long to wait."""
+    minutes = math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
+    username = get_client_username(request, credentials) or ""
+    return render(request, "frontend/locked_out.html", {"minutes": minutes, "username": username}, status=429)

@@ -1,19 +1,22 @@
 """Photo files on disk under MEDIA_ROOT: written atomically and durably, removed without leaving empty folders.
 
 Paths are content-addressed (`photos/ab/cd/<sha256>.<ext>`), so a file that exists is the complete file for its
-name: it is written to a temporary name, fsynced and renamed into place.
+name: it is written to a temporary name, fsynced and renamed into place. Cached thumbnails are named after the same
+sha256 (`thumbs/ab/cd/<sha256>-<size>.jpg`), so deleting the photo's file finds and deletes them too.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 PHOTOS_DIR = "photos"
+THUMBS_DIR = "thumbs"
 
 
 def photo_file_path(name: str) -> Path:
@@ -47,11 +50,45 @@ def photo_file_write(*, name: str, file: File) -> bool:
 
 
 def photo_file_delete(*, name: str) -> None:
-    """Remove the file and every folder under photos/ that it leaves empty."""
+    """Remove the file, its cached thumbnails, and every folder under photos/ and thumbs/ that they leave empty."""
     path = photo_file_path(name)
     path.unlink(missing_ok=True)
-    root = photo_file_path(PHOTOS_DIR)
-    folder = path.parent
+    _remove_empty_folders(path.parent, root=photo_file_path(PHOTOS_DIR))
+    _thumbnails_delete(photo_name=name)  # after the file: see thumbnail_file_write
+
+
+def thumbnail_file_name(*, photo_name: str, size: int) -> str:
+    """Where the thumbnail of at most `size` pixels a side of the photo stored at `photo_name` is cached."""
+    sha256 = _sha256_of(photo_name)
+    return f"{THUMBS_DIR}/{sha256[:2]}/{sha256[2:4]}/{sha256}-{size}.jpg"
+
+
+def thumbnail_file_write(*, photo_name: str, size: int, data: bytes) -> None:
+    """Cache a thumbnail of the photo stored at `photo_name` (atomically, like the photo), unless the photo is gone.
+
+    A request may render a thumbnail while the photo is being deleted. The delete removes the photo's file and then
+    its thumbnails; this writes the thumbnail and then checks the file. Either the delete's look for thumbnails comes
+    after this write and finds it, or this check comes after the file's removal and removes the thumbnail itself.
+    """
+    photo_file_write(name=thumbnail_file_name(photo_name=photo_name, size=size), file=ContentFile(data))
+    if not photo_file_path(photo_name).exists():
+        _thumbnails_delete(photo_name=photo_name)
+
+
+def _sha256_of(photo_name: str) -> str:
+    """The sha256 in a content-addressed photo file name, `photos/ab/cd/<sha256>.<ext>`."""
+    return PurePosixPath(photo_name).name.partition(".")[0]
+
+
+def _thumbnails_delete(*, photo_name: str) -> None:
+    folder = photo_file_path(thumbnail_file_name(photo_name=photo_name, size=0)).parent
+    for path in folder.glob(f"{_sha256_of(photo_name)}-*.jpg"):
+        path.unlink(missing_ok=True)
+    _remove_empty_folders(folder, root=photo_file_path(THUMBS_DIR))
+
+
+def _remove_empty_folders(folder: Path, *, root: Path) -> None:
+    """Remove `folder` and its parents up to (not including) `root`, as long as they are empty."""
     while folder != root and root in folder.parents:
         try:
             folder.rmdir()  # only succeeds when empty

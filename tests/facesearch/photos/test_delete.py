@@ -13,7 +13,7 @@ from facesearch.people.services import faces_assign, person_update
 from facesearch.photos import services
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 from tests.facesearch.photos.support import files_under
-from tests.factories import PersonFactory
+from tests.factories import PersonFactory, PhotoFactory, jpeg_bytes
 
 
 def traces_in_database(photo_id: int, face_ids: list[int], needles: list[str]) -> list[str]:
@@ -118,3 +118,25 @@ def test_a_file_is_kept_when_the_same_bytes_are_stored_again_before_the_delete_c
     assert created and again.file.name == file_name
     services._photo_file_forget(file_name)  # what the delete's on_commit runs
     assert Path(media_root, file_name).exists()
+
+
+@pytest.mark.django_db
+def test_deleting_a_photo_also_deletes_the_thumbnails_made_of_it(
+    api_client, media_root, django_capture_on_commit_callbacks
+):
+    photo = PhotoFactory(content=jpeg_bytes(800, 600, seed=1), width=800, height=600)
+    keep = PhotoFactory(content=jpeg_bytes(800, 600, seed=2), width=800, height=600)
+    for size in (96, 256, 320, 640, 1024, 2000):
+        for each in (photo, keep):
+            assert api_client.get(f"/api/photos/{each.id}/image", {"size": size}).status_code == 200
+    assert sum(photo.sha256 in path.name for path in files_under(media_root / "thumbs")) == 5  # the cached sizes
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api_client.delete(f"/api/photos/{photo.id}/").status_code == 204
+
+    assert not any(photo.sha256 in str(path) for path in media_root.rglob("*"))
+    assert [path.name for path in files_under(media_root)] == [
+        f"{keep.sha256}.jpg",
+        *sorted(f"{keep.sha256}-{size}.jpg" for size in (128, 256, 320, 640, 1024)),
+    ]
+    assert [d for d in media_root.rglob("*") if d.is_dir() and not any(d.iterdir())] == []
