@@ -1,13 +1,12 @@
-"""The face pipeline: read -> detect -> align -> encode, batched, and the one distance every comparison uses.
-
-`FacePipeline` is the library's entry point; `Face2Vec` is the one-call facade (an image in, one vector out).
+"""The face pipeline: read -> detect -> align -> encode, batched; and the one distance and the one same-person rule
+every comparison uses (`distance`, `same_person`). `FacePipeline` is the library's entry point.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import numpy as np
 
@@ -18,6 +17,7 @@ from embeddings.errors import NoFaceError
 from embeddings.io import Source, read
 from embeddings.quality import measure
 from embeddings.types import Detection, Face, Verification
+from embeddings.weights import DEFAULT_DIR as DEFAULT_WEIGHTS_DIR
 
 Found = TypeVar("Found", Detection, Face)
 
@@ -25,6 +25,19 @@ Found = TypeVar("Found", Detection, Face)
 def distance(a: np.ndarray, b: np.ndarray) -> float:
     """Euclidean distance between two L2-normalised embeddings: 0 identical, 2 opposite; pgvector's `<->`."""
     return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
+
+
+@overload
+def same_person(distance: float, threshold: float) -> bool: ...
+@overload
+def same_person(distance: np.ndarray, threshold: float) -> np.ndarray: ...
+def same_person(distance, threshold):
+    """The one decision rule: strictly closer than `threshold` is the same person; exactly at it is not.
+
+    `embeddings.evaluate` calibrates every threshold on LFW counting accuracy by this rule, so verify, identify and
+    every distance cut must decide by it too. Elementwise on an array of distances.
+    """
+    return distance < threshold
 
 
 def most_prominent(faces: Sequence[Found], image_shape: tuple[int, ...]) -> Found | None:
@@ -57,7 +70,7 @@ class FacePipeline:
         self,
         encoder: str = "facenet",
         *,
-        weights_dir: str | Path = "var/models",
+        weights_dir: str | Path = DEFAULT_WEIGHTS_DIR,
         min_face_size: int = 20,
         detection_thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS,
         max_side: int = DEFAULT_MAX_SIDE,
@@ -71,7 +84,7 @@ class FacePipeline:
 
     @property
     def threshold(self) -> float:
-        """Distances below this mean "same person", as calibrated for this encoder."""
+        """The same-person distance calibrated for this encoder (see `same_person`)."""
         return self.spec.threshold
 
     @property
@@ -87,20 +100,24 @@ class FacePipeline:
     def detect(self, image: Source) -> list[Detection]:
         return self.detector.detect(read(image))
 
-    def encode(self, image: Source) -> list[Face]:
-        """Every face found in the image, largest first."""
-        return self.encode_batch([image])[0]
+    def encode(self, image: Source, *, max_faces: int | None = None) -> list[Face]:
+        """Every face found in the image (or the `max_faces` largest), largest first."""
+        return self.encode_batch([image], max_faces=max_faces)[0]
 
-    def encode_batch(self, images: Sequence[Source]) -> list[list[Face]]:
+    def encode_batch(self, images: Sequence[Source], *, max_faces: int | None = None) -> list[list[Face]]:
         """Faces of each image: images are read and detected `batch_size` at a time, then all faces encoded together.
 
         Only the aligned crops are kept between chunks, so a long list of paths does not hold every photo in memory.
+        `max_faces` keeps the largest faces of each image before they are aligned and encoded, so a crowd costs no
+        more encoding than that many faces (detection's cost is bounded by `max_side`).
         """
+        if max_faces is not None and max_faces < 1:
+            raise ValueError(f"max_faces must be at least 1 (or None for every face), got {max_faces}")
         found: list[list[Detection]] = []
         crops: list[np.ndarray] = []
         for start in range(0, len(images), self.batch_size):
             pixels = [read(image) for image in images[start : start + self.batch_size]]
-            detections = self.detector.detect_batch(pixels)
+            detections = [faces[:max_faces] for faces in self.detector.detect_batch(pixels)]
             landmarks = [np.array([d.landmarks for d in faces]).reshape(-1, 5, 2) for faces in detections]
             # Unrounded crops: rounding to uint8 would turn float noise in batched detection into whole grey levels.
             crops.append(align_batch(pixels, landmarks, self.spec.template, self.spec.input_size, np.float32))
@@ -143,7 +160,7 @@ class FacePipeline:
         An image stands for its most prominent face (NoFaceError if it has none); an embedding is L2-normalised first.
         """
         d = distance(self._embedding_of(a), self._embedding_of(b))
-        return Verification(distance=d, threshold=self.threshold, same=d < self.threshold)
+        return Verification(distance=d, threshold=self.threshold, same=same_person(d, self.threshold))
 
     def _embedding_of(self, x: Face | np.ndarray | Source) -> np.ndarray:
         if isinstance(x, Face):
@@ -155,18 +172,3 @@ class FacePipeline:
                 raise ValueError(f"expected a {self.spec.dim}-D {self.spec.name} embedding, got shape {x.shape}")
             return x / max(float(np.linalg.norm(x)), 1e-12)
         return self.encode_most_prominent(x).embedding
-
-
-class Face2Vec:
-    """The one-call facade: `Face2Vec().encode(image)` is the embedding of the image's most prominent face."""
-
-    def __init__(self, encoder: str = "facenet", **pipeline_kwargs: object) -> None:
-        self.pipeline = FacePipeline(encoder, **pipeline_kwargs)
-
-    def read(self, source: Source) -> np.ndarray:
-        """Pixels of a path, URL, bytes, file or array (see `embeddings.read`)."""
-        return read(source)
-
-    def encode(self, image: Source) -> np.ndarray:
-        """The L2-normalised (dim,) embedding of the most prominent face; raises NoFaceError if there is none."""
-        return self.pipeline.encode_most_prominent(image).embedding

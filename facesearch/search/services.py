@@ -1,6 +1,6 @@
 """Search by photo or face, 1:N identification and 1:1 verification, each recorded in the audit log.
 
-Query images are decoded in memory (`read_upload`, fed by `search.uploads.QueryImageUploadHandler`) and never stored:
+Query images are decoded in memory (`read_upload`, fed by `core.uploads.QueryImageUploadHandler`) and never stored:
 no file, no row. Encoding runs outside any transaction; the nearest-neighbour queries and the audit row commit together.
 """
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -17,6 +18,7 @@ from django.db import transaction
 import embeddings
 from facesearch.core.errors import ApplicationError
 from facesearch.core.images import read_upload
+from facesearch.core.inference import get_gate
 from facesearch.core.pipeline import get_pipeline
 from facesearch.people.models import Person
 from facesearch.photos.models import Face
@@ -66,13 +68,18 @@ class Verification:
 # ------------------------------------------------------------------------------------------------------ query faces
 
 
-def _query_faces(file: UploadedFile) -> list[QueryFace]:
-    """Detect and encode every face of an uploaded query image, most prominent first; no face is a 422."""
-    image = read_upload(file)
-    try:
-        faces = get_pipeline().encode(image)
-    except embeddings.NoFaceError:
-        faces = []
+def _query_faces(file: UploadedFile, *, max_faces: int | None = None) -> list[QueryFace]:
+    """Detect and encode the largest faces of an uploaded query image (at most `max_faces`, by default
+    FACESEARCH_MAX_QUERY_FACES), most prominent first; no face is a 422, a busy inference gate a 429.
+
+    The image is decoded inside the gate, so waiting requests hold compressed bytes, not pixels.
+    """
+    with get_gate().slot():
+        image = read_upload(file)
+        try:
+            faces = get_pipeline().encode(image, max_faces=max_faces or settings.FACESEARCH_MAX_QUERY_FACES)
+        except embeddings.NoFaceError:
+            faces = []
     if not faces:
         raise ApplicationError("No face was found in the image.", {"file": file.name}, status=422)
     return [
@@ -227,7 +234,7 @@ def identify(
         for query in query_faces:
             nearest = face_nearest(embedding=query.embedding, model_id=query.model_id, limit=1, confirmed_only=True)
             distance = nearest[0].distance if nearest else None
-            match = distance is not None and distance < threshold  # the same rule as FacePipeline.verify
+            match = distance is not None and embeddings.same_person(distance, threshold)
             answers.append(
                 Identification(
                     box=query.box,
@@ -265,7 +272,7 @@ def verify(
     for name, file, face_id in (("a", file_a, face_a), ("b", file_b, face_b)):
         if (file is None) == (face_id is None):
             raise ApplicationError(f"Give exactly one of file_{name} or face_{name}.", {"side": name})
-        sides.append(_query_faces(file)[0] if file is not None else _stored_face(face_id))
+        sides.append(_query_faces(file, max_faces=1)[0] if file is not None else _stored_face(face_id))
     a, b = sides
     result = get_pipeline().verify(a.embedding, b.embedding)
     distance, threshold, same = round(result.distance, 4), result.threshold, result.same

@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 from celery import Celery
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from facesearch import stack
+from tests.live_server import drop_database, fresh_database, serving, stop, with_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
@@ -46,51 +42,15 @@ DESKTOP = {"width": 1280, "height": 860}
 START_TIMEOUT = 180  # the worker and the web server load the networks before they answer
 
 
-def _with_path(url: str, path: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=path))
-
-
-def _e2e_database(url: str) -> str:
-    """A fresh, empty database next to the session's, on the same embedded server; its URL."""
-    e2e_url = _with_path(url, f"{urlsplit(url).path}_e2e")
-    _drop_database(e2e_url)
-    with psycopg.connect(_with_path(url, "/postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{urlsplit(e2e_url).path.lstrip("/")}"')
-    return e2e_url
-
-
-def _drop_database(url: str) -> None:
-    with psycopg.connect(_with_path(url, "/postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path.lstrip("/")}" WITH (FORCE)')
-
-
-def _stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def _serving(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/login/", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
 @pytest.fixture(scope="package")
 def e2e_env(tmp_path_factory) -> Iterator[dict[str, str]]:
     """The environment of the e2e server and worker: their own database (migrated), Redis db 1, data directory."""
     data_dir = tmp_path_factory.mktemp("e2e-data")
-    database_url = _e2e_database(os.environ["DATABASE_URL"])
+    database_url = fresh_database(os.environ["DATABASE_URL"], "_e2e")
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "REDIS_URL": _with_path(os.environ["REDIS_URL"], "/1"),
+        "REDIS_URL": with_path(os.environ["REDIS_URL"], "/1"),
         "FACESEARCH_DATA_DIR": str(data_dir),
         "DJANGO_SETTINGS_MODULE": "facesearch.settings",
     }
@@ -102,7 +62,7 @@ def e2e_env(tmp_path_factory) -> Iterator[dict[str, str]]:
     )
     subprocess.run([*manage, "shell", "-c", create_user], env=env, cwd=ROOT, check=True)
     yield env
-    _drop_database(database_url)
+    drop_database(database_url)
 
 
 @pytest.fixture(scope="package")
@@ -114,8 +74,8 @@ def live_url(e2e_env: dict[str, str], tmp_path_factory) -> Iterator[str]:
     for name, command in {
         "worker": ["-m", "celery", "-A", "facesearch", "worker", "--concurrency", "1", "--loglevel", "WARNING",
                    "--hostname", f"e2e-{os.getpid()}@%h"],
-        "web": ["-m", "gunicorn", "facesearch.wsgi", "--config", str(Path(__file__).with_name("gunicorn_conf.py")),
-                "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--timeout", "120"],
+        "web": ["-m", "gunicorn", "facesearch.wsgi", "--config", "python:facesearch.gunicorn_conf",
+                "--bind", f"127.0.0.1:{port}", "--workers", "1"],
     }.items():  # fmt: skip
         with (logs / f"{name}.log").open("w") as log:
             processes[name] = subprocess.Popen(
@@ -126,16 +86,16 @@ def live_url(e2e_env: dict[str, str], tmp_path_factory) -> Iterator[str]:
     broker = Celery(broker=e2e_env["REDIS_URL"])
     deadline = time.monotonic() + START_TIMEOUT
     try:
-        while not (_serving(url) and broker.control.ping(timeout=0.5)):
+        while not (serving(url) and broker.control.ping(timeout=0.5)):
             dead = [name for name, process in processes.items() if process.poll() is not None]
             if dead or time.monotonic() > deadline:
-                name = dead[0] if dead else "worker" if _serving(url) else "web"
+                name = dead[0] if dead else "worker" if serving(url) else "web"
                 pytest.fail(f"the e2e {name} did not start:\n{(logs / f'{name}.log').read_text()[-3000:]}")
             time.sleep(0.5)
         yield url
     finally:
         for process in processes.values():
-            _stop(process)
+            stop(process)
         broker.close()
 
 
@@ -176,14 +136,37 @@ def context(browser: Browser, live_url: str, signed_in_state: Path) -> Iterator[
     context.close()
 
 
+CSP_VIOLATION = "Content Security Policy"
+# Chromium logs most refusals itself ("... violates the following Content Security Policy directive ..."), but not all
+# in those words (a refused `new Function` the page catches logs only "Note that 'script-src' was not explicitly
+# set..."): the page reports every `securitypolicyviolation` event too.
+REPORT_CSP_VIOLATIONS = f"""document.addEventListener("securitypolicyviolation", (event) => console.error(
+    `{CSP_VIOLATION} violation: ${{event.effectiveDirective}} refused ${{event.blockedURI || "inline"}}`
+    + ` (${{event.sourceFile}}:${{event.lineNumber}})`
+));"""
+
+
+def watch_for_errors(page: Page) -> list[str]:
+    """The uncaught JavaScript errors and Content Security Policy violations of the page, as they happen."""
+    errors: list[str] = []
+    page.add_init_script(REPORT_CSP_VIOLATIONS)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    def on_console(message) -> None:
+        if CSP_VIOLATION in message.text:
+            errors.append(message.text)
+
+    page.on("console", on_console)
+    return errors
+
+
 @pytest.fixture
 def page(context: BrowserContext) -> Iterator[Page]:
-    """A signed-in page; an uncaught JavaScript error fails the test."""
+    """A signed-in page; an uncaught JavaScript error or a Content Security Policy violation fails the test."""
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = watch_for_errors(page)
     yield page
-    assert not errors, f"JavaScript errors: {errors}"
+    assert not errors, f"JavaScript errors or CSP violations: {errors}"
 
 
 IMAGES_SHOWN = """() => [...document.images].every((img) => img.complete || (img.loading === "lazy" && (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import subprocess
 import sys
@@ -12,16 +13,16 @@ import pytest
 
 from embeddings import (
     Detection,
-    Face2Vec,
     FacePipeline,
     NoFaceError,
     WeightsError,
     distance,
-    load_encoder,
-    most_prominent,
     nearest_to_centre,
     read,
+    same_person,
 )
+from embeddings.encoders import load_encoder
+from embeddings.pipeline import most_prominent
 
 PEOPLE = {
     "George_W_Bush": (10, 20),
@@ -58,7 +59,7 @@ def test_encode_batch_gives_what_encode_gives_image_by_image(pipeline: FacePipel
     images.append(np.full((200, 300, 3), 255, np.uint8))  # no face
     images.append(np.concatenate([images[0], images[1]], axis=1))  # two faces, another size
     batched = pipeline.encode_batch(images)
-    assert [len(faces) for faces in batched][-2:] == [0, 2]
+    assert all(batched[:-2]) and [len(faces) for faces in batched[-2:]] == [0, 2]  # else the loop compares nothing
     for image, faces in zip(images, batched, strict=True):
         alone = pipeline.encode(image)
         assert len(faces) == len(alone)
@@ -79,9 +80,30 @@ def test_a_face_carries_everything_the_database_stores(pipeline: FacePipeline, l
 
 
 @pytest.mark.slow
+def test_max_faces_encodes_only_the_largest_faces(pipeline: FacePipeline, lfw_dir: Path, monkeypatch):
+    """A crowd photo must not cost an encoding per face: the cap applies before alignment and encoding."""
+    crowd = np.concatenate([read(photo(lfw_dir, name, ns[0])) for name, ns in PEOPLE.items()], axis=1)
+    every = pipeline.encode(crowd)
+    encoded: list[int] = []
+    embed = pipeline._embed
+    monkeypatch.setattr(pipeline, "_embed", lambda crops: encoded.append(len(crops)) or embed(crops))
+    largest = pipeline.encode(crowd, max_faces=2)
+    assert len(every) > 2 and len(largest) == 2 and encoded == [2]
+    for capped, reference in zip(largest, every[:2], strict=True):
+        np.testing.assert_allclose(capped.box, reference.box, atol=1e-3)
+        np.testing.assert_allclose(capped.embedding, reference.embedding, atol=1e-5)
+
+
+def test_max_faces_below_one_is_refused(pipeline: FacePipeline):
+    with pytest.raises(ValueError, match="max_faces"):
+        pipeline.encode(np.zeros((100, 100, 3), np.uint8), max_faces=0)
+
+
+@pytest.mark.slow
 def test_encode_batch_takes_paths_bytes_and_arrays_alike(pipeline: FacePipeline, lfw_dir: Path):
     path = photo(lfw_dir, "Serena_Williams", 3)
     by_path, by_bytes, by_array = pipeline.encode_batch([path, path.read_bytes(), read(path)])
+    assert by_path  # two empty lists would compare equal
     for faces in (by_bytes, by_array):
         np.testing.assert_allclose([f.embedding for f in faces], [f.embedding for f in by_path], atol=1e-6)
 
@@ -117,16 +139,32 @@ def test_verify_refuses_embeddings_it_cannot_compare(pipeline: FacePipeline):
 
 
 @pytest.mark.slow
-def test_face2vec_gives_the_128_d_unit_vector_of_the_most_prominent_face(weights_dir: Path, lfw_dir: Path):
-    face2vec = Face2Vec(weights_dir=weights_dir)
-    image = face2vec.read(photo(lfw_dir, "George_W_Bush", 10))
-    vector = face2vec.encode(image)
-    assert vector.shape == (128,)
-    assert np.linalg.norm(vector) == pytest.approx(1, abs=1e-5)
-    faces = face2vec.pipeline.encode(image)
-    np.testing.assert_array_equal(vector, most_prominent(faces, image.shape).embedding)
+def test_encode_most_prominent_is_the_largest_face_and_no_face_is_an_error(pipeline: FacePipeline, lfw_dir: Path):
+    image = read(photo(lfw_dir, "George_W_Bush", 10))
+    faces = pipeline.encode(image)
+    assert faces
+    np.testing.assert_array_equal(
+        pipeline.encode_most_prominent(image).embedding, most_prominent(faces, image.shape).embedding
+    )
     with pytest.raises(NoFaceError):
-        face2vec.encode(np.zeros((100, 100, 3), np.uint8))
+        pipeline.encode_most_prominent(np.zeros((100, 100, 3), np.uint8))
+
+
+def test_same_person_is_strictly_closer_than_the_threshold():
+    """The rule LFW calibration counts accuracy by (embeddings.evaluate): a distance equal to the threshold is not."""
+    assert same_person(0.99, 1.0) and not same_person(1.0, 1.0) and not same_person(1.01, 1.0)
+    np.testing.assert_array_equal(same_person(np.array([0.5, 1.0, 1.5]), 1.0), [True, False, False])
+
+
+def test_verify_at_exactly_the_threshold_says_different_people(tmp_path: Path):
+    pipeline = FacePipeline(weights_dir=tmp_path)  # embeddings in, so no network is loaded
+    a, b = np.eye(pipeline.spec.dim, dtype=np.float32)[:2]
+    at = pipeline.verify(a, b).distance
+    pipeline.spec = dataclasses.replace(pipeline.spec, threshold=at)
+    result = pipeline.verify(a, b)
+    assert (result.distance, result.threshold, result.same) == (at, at, False)
+    pipeline.spec = dataclasses.replace(pipeline.spec, threshold=float(np.nextafter(at, 2.0)))
+    assert pipeline.verify(a, b).same
 
 
 def detection(box: tuple[float, float, float, float]) -> Detection:
