@@ -17,7 +17,13 @@ from facesearch.core.api import PageFilterSerializer, absolute_url, page_schema,
 from facesearch.core.errors import ApplicationError
 from facesearch.people import selectors, services
 from facesearch.people.models import Person
-from facesearch.photos.api import ErrorOutputSerializer, FaceOutputSerializer, PersonRefSerializer
+from facesearch.photos.api import (
+    PAGE_NOT_FOUND,
+    UNSUPPORTED_MEDIA_TYPE,
+    ErrorOutputSerializer,
+    FaceOutputSerializer,
+    PersonRefSerializer,
+)
 from facesearch.photos.models import Face
 
 ERRORS = {
@@ -83,7 +89,7 @@ class PersonListApi(APIView):
     @extend_schema(
         operation_id="people_list",
         parameters=[FilterSerializer],
-        responses={200: page_schema(PersonOutputSerializer), **ERRORS},
+        responses={200: page_schema(PersonOutputSerializer), **ERRORS, **PAGE_NOT_FOUND},
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
@@ -92,7 +98,9 @@ class PersonListApi(APIView):
         return paginated_response(request, self, people, PersonOutputSerializer)
 
     @extend_schema(
-        operation_id="people_create", request=InputSerializer, responses={201: PersonOutputSerializer, **ERRORS}
+        operation_id="people_create",
+        request=InputSerializer,
+        responses={201: PersonOutputSerializer, **ERRORS, **UNSUPPORTED_MEDIA_TYPE},
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -119,7 +127,7 @@ class PersonDetailApi(APIView):
     @extend_schema(
         operation_id="people_update",
         request=InputSerializer,
-        responses={200: PersonOutputSerializer, **ERRORS, **NOT_FOUND},
+        responses={200: PersonOutputSerializer, **ERRORS, **NOT_FOUND, **UNSUPPORTED_MEDIA_TYPE},
     )
     def patch(self, request: Request, person_id: int) -> Response:
         person = _person(person_id)
@@ -164,6 +172,7 @@ class PersonFaceListApi(APIView):
             ),
             **ERRORS,
             **NOT_FOUND,
+            **UNSUPPORTED_MEDIA_TYPE,
         },
         description="Enrols faces as this person (taking them from whoever had them). Any unknown id: 404, no change.",
     )
@@ -201,7 +210,7 @@ class PersonMergeApi(APIView):
     @extend_schema(
         operation_id="people_merge",
         request=InputSerializer,
-        responses={200: PersonOutputSerializer, **ERRORS, **NOT_FOUND},
+        responses={200: PersonOutputSerializer, **ERRORS, **NOT_FOUND, **UNSUPPORTED_MEDIA_TYPE},
         description="Moves the other person's faces here and deletes it; this person keeps its name and cover.",
     )
     def post(self, request: Request, person_id: int) -> Response:

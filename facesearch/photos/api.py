@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import mimetypes
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -20,6 +20,8 @@ from rest_framework.views import APIView
 from embeddings import EmbeddingsError
 from facesearch.core.api import PageFilterSerializer, absolute_url, page_schema, paginated_response
 from facesearch.core.errors import ApplicationError
+from facesearch.core.throttling import WriteScopedRateThrottle
+from facesearch.core.uploads import PhotoUploadHandler
 from facesearch.people.models import Person
 from facesearch.people.services import faces_assign, faces_unassign
 from facesearch.photos import selectors, services
@@ -185,13 +187,23 @@ ERRORS = {
     401: OpenApiResponse(ErrorOutputSerializer, description="not authenticated"),
 }
 NOT_FOUND = {404: OpenApiResponse(ErrorOutputSerializer, description="no such id")}
+PAGE_NOT_FOUND = {404: OpenApiResponse(ErrorOutputSerializer, description="no such page: `page` is past the last")}
+UNSUPPORTED_MEDIA_TYPE = {415: OpenApiResponse(ErrorOutputSerializer, description="a body of an undocumented type")}
 IMAGE = {(200, "image/jpeg"): OpenApiTypes.BINARY}
+UPLOAD_RESULT = PolymorphicProxySerializer(
+    component_name="PhotoUploadResponse",
+    serializers=[PhotoOutputSerializer, BatchUploadOutputSerializer],
+    resource_type_field_name=None,
+)
 
 
 # ------------------------------------------------------------------------------------------------------- photos
 
 
 class PhotoListApi(APIView):
+    throttle_classes = [*APIView.throttle_classes, WriteScopedRateThrottle]
+    throttle_scope = "upload"  # POST only: the list (GET) counts against the general rate alone
+
     class FilterSerializer(PageFilterSerializer):
         status = serializers.ChoiceField(choices=Photo.Status.choices, required=False)
         person = serializers.IntegerField(required=False, help_text="photos showing this person")
@@ -216,10 +228,14 @@ class PhotoListApi(APIView):
                 raise serializers.ValidationError("Send one image as `file`, or several as `files`.")
             return data
 
+    def initialize_request(self, request: HttpRequest, *args, **kwargs) -> Request:
+        request.upload_handlers = [PhotoUploadHandler(request)]  # no more than the size limit of a file is kept
+        return super().initialize_request(request, *args, **kwargs)
+
     @extend_schema(
         operation_id="photos_list",
         parameters=[FilterSerializer],
-        responses={200: page_schema(PhotoOutputSerializer), **ERRORS},
+        responses={200: page_schema(PhotoOutputSerializer), **ERRORS, **PAGE_NOT_FOUND},
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
@@ -232,18 +248,17 @@ class PhotoListApi(APIView):
         operation_id="photos_upload",
         request={"multipart/form-data": InputSerializer},
         responses={
-            201: PolymorphicProxySerializer(
-                component_name="PhotoUploadResponse",
-                serializers=[PhotoOutputSerializer, BatchUploadOutputSerializer],
-                resource_type_field_name=None,
-            ),
-            200: OpenApiResponse(PhotoOutputSerializer, description="the same bytes were stored already"),
+            201: OpenApiResponse(UPLOAD_RESULT, description="a new photo, or a job with at least one new photo"),
+            200: OpenApiResponse(UPLOAD_RESULT, description="nothing new: the same bytes were stored already"),
             **ERRORS,
+            **UNSUPPORTED_MEDIA_TYPE,
         },
         description=(
             "`file`: one image → 201 with the photo, or 200 with the stored photo for the same bytes. "
-            "`files`: several → an upload job and one result per file (refused files are failed items); "
-            "400 only when no file could be stored. Faces appear once the worker has processed the photo "
+            "`files`: several → an upload job and one result per file (refused files are failed items), 201 when "
+            "one of them is new, else 200; 400 only when no file could be stored. A file over "
+            "FACESEARCH_MAX_UPLOAD_BYTES is refused; over FACESEARCH_MAX_UPLOAD_FILES files: 400, nothing stored. "
+            "Faces appear once the worker has processed the photo "
             "(`status` goes pending → processing → done or failed)."
         ),
     )
@@ -339,7 +354,7 @@ class FaceListApi(APIView):
     @extend_schema(
         operation_id="faces_list",
         parameters=[FilterSerializer],
-        responses={200: page_schema(FaceOutputSerializer), **ERRORS},
+        responses={200: page_schema(FaceOutputSerializer), **ERRORS, **PAGE_NOT_FOUND},
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
@@ -365,7 +380,7 @@ class FaceDetailApi(APIView):
     @extend_schema(
         operation_id="faces_assign",
         request=InputSerializer,
-        responses={200: FaceOutputSerializer, **ERRORS, **NOT_FOUND},
+        responses={200: FaceOutputSerializer, **ERRORS, **NOT_FOUND, **UNSUPPORTED_MEDIA_TYPE},
         description="Assign the face to a person (manually), or unassign it with null.",
     )
     def patch(self, request: Request, face_id: int) -> Response:
@@ -403,7 +418,7 @@ class JobListApi(APIView):
     @extend_schema(
         operation_id="jobs_list",
         parameters=[FilterSerializer],
-        responses={200: page_schema(JobOutputSerializer), **ERRORS},
+        responses={200: page_schema(JobOutputSerializer), **ERRORS, **PAGE_NOT_FOUND},
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)

@@ -13,13 +13,19 @@ from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from facesearch.core.api import absolute_url
-from facesearch.photos.api import ErrorOutputSerializer, FaceOutputSerializer, PersonRefSerializer
+from facesearch.core.uploads import QueryImageUploadHandler
+from facesearch.photos.api import (
+    UNSUPPORTED_MEDIA_TYPE,
+    ErrorOutputSerializer,
+    FaceOutputSerializer,
+    PersonRefSerializer,
+)
 from facesearch.photos.models import Photo
 from facesearch.search import services
-from facesearch.search.uploads import QueryImageUploadHandler
 
 THUMB_SIZE = 256
 
@@ -29,13 +35,24 @@ ERRORS = {
     404: OpenApiResponse(ErrorOutputSerializer, description="unknown face id"),
     409: OpenApiResponse(ErrorOutputSerializer, description="the stored face was encoded by another encoder"),
     422: OpenApiResponse(ErrorOutputSerializer, description="no face was found in an image"),
+    **UNSUPPORTED_MEDIA_TYPE,
+    429: OpenApiResponse(
+        ErrorOutputSerializer,
+        description="over the user's search rate, or the server is busy with other searches (its networks run a "
+        "few at a time): retry after `extra.wait` seconds, also sent as `Retry-After`",
+    ),
 }
 
 
 class QueryImageApi(APIView):
-    """Base of the endpoints that take query images: multipart (or JSON when only ids are sent), kept in memory."""
+    """Base of the endpoints that take query images: multipart (or JSON when only ids are sent), kept in memory.
+
+    Search, identify and verify share one `search` rate per user, on top of the general one: each runs the networks.
+    """
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
+    throttle_classes = [*APIView.throttle_classes, ScopedRateThrottle]
+    throttle_scope = "search"
 
     def initialize_request(self, request: HttpRequest, *args, **kwargs) -> Request:
         request.upload_handlers = [QueryImageUploadHandler(request)]
@@ -117,7 +134,9 @@ class SearchApi(QueryImageApi):
             return data
 
     class OutputSerializer(serializers.Serializer):
-        query_faces = QueryFaceOutputSerializer(many=True, help_text="every face found in the query")
+        query_faces = QueryFaceOutputSerializer(
+            many=True, help_text="the faces found in the query, largest first, at most FACESEARCH_MAX_QUERY_FACES"
+        )
         face_index = serializers.IntegerField(help_text="the query face searched for")
         matches = MatchOutputSerializer(many=True, help_text="nearest first")
         threshold = serializers.FloatField(help_text="the encoder's calibrated same-person distance")
@@ -131,6 +150,7 @@ class SearchApi(QueryImageApi):
         request={"multipart/form-data": InputSerializer, "application/json": InputSerializer},
         responses={200: OutputSerializer, **ERRORS},
         description="Faces like the query face, nearest first, at most `limit`, none farther than `max_distance`. "
+        "Only the largest faces of a query image are encoded, at most FACESEARCH_MAX_QUERY_FACES (10 by default). "
         "The query image is not stored.",
     )
     def post(self, request: Request) -> Response:
@@ -172,6 +192,7 @@ class IdentifyApi(QueryImageApi):
         request={"multipart/form-data": InputSerializer},
         responses={200: OutputSerializer, **ERRORS},
         description="Each face of the image → the enrolled person it is, or `unknown` beyond the threshold. "
+        "Only the largest faces are identified, at most FACESEARCH_MAX_QUERY_FACES (10 by default). "
         "The image is not stored.",
     )
     def post(self, request: Request) -> Response:
@@ -201,7 +222,9 @@ class VerifyApi(QueryImageApi):
     class OutputSerializer(serializers.Serializer):
         distance = serializers.FloatField(help_text="between the most prominent faces of the two images")
         threshold = serializers.FloatField()
-        same = serializers.BooleanField(help_text="distance <= threshold")
+        same = serializers.BooleanField(
+            help_text="distance < threshold, before rounding (`embeddings.same_person`: identify decides alike)"
+        )
 
         class Meta:
             ref_name = "VerifyResult"

@@ -107,3 +107,11 @@ def test_a_refused_upload_cannot_be_retried(api_client, media_root):
     services.job_seal(job=job)
     body = api_client.post(f"/api/jobs/{job.id}/retry/").json()
     assert body["retried"] == 0 and body["job"]["state"] == "done" and body["job"]["failed"] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("param", ["person", "photo"])
+def test_filtering_faces_by_an_unknown_id_lists_none_not_all(api_client, media_root, param):
+    FaceFactory(person=PersonFactory())
+    response = api_client.get("/api/faces/", {param: 999_999})
+    assert response.status_code == 200 and response.json()["count"] == 0
