@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
 EMBEDDING_DIM = 128  # every supported encoder is 128-D; another size needs another column
@@ -28,13 +29,19 @@ class Photo(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(
+        default=timezone.now, help_text="when the status last changed: recovery re-queues photos stuck for too long"
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="processing runs started since the photo was last queued; a worker that dies counts"
+    )
     model_id = models.CharField(max_length=64, blank=True, help_text="encoder that produced this photo's faces")
     created_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status"]), models.Index(fields=["-created_at"])]
+        indexes = [models.Index(fields=["status", "status_changed_at"]), models.Index(fields=["-created_at"])]
 
     def __str__(self) -> str:
         return self.original_name or self.sha256[:12]

@@ -16,17 +16,19 @@ import hashlib
 import io
 import logging
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
+from django.db.models.functions import Now
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone as django_timezone
 from PIL import ExifTags, Image
@@ -68,6 +70,12 @@ BATCH_SIZE = 8  # photos per worker task in folder and reprocess jobs (benchmark
 CROP_JPEG_QUALITY = 90
 SAME_FACE_IOU = 0.5  # a re-encoded face whose box overlaps an old one this much is the same face
 DB_ERRORS = (OperationalError, InterfaceError)  # transient: the task retries, nothing is recorded
+INTERRUPTED = (
+    "processing was interrupted {attempts} times (its worker died, e.g. out of memory); retry it to try once more"
+)
+FILE_MISSING = "the stored file is missing (found by manage.py media_check); upload the photo again"
+EARLIEST_TAKEN_AT = datetime(1900, 1, 1, tzinfo=UTC)  # before any photo with EXIF, after datetime.min
+PENDING_AGAIN = {"status": Photo.Status.PENDING, "error": "", "attempts": 0, "status_changed_at": Now()}
 
 
 # ---------------------------------------------------------------------------------------------------------- photos
@@ -101,13 +109,18 @@ def photo_create(
     if photo is not None:  # stored bytes were validated when they were stored: no need to decode them again
         if job is not None:
             _item_add(job=job, name=name, photo=photo, state=IngestItem.State.SKIPPED, error="already stored")
+        if photo.status != Photo.Status.DONE:  # its task may have been lost: the same bytes again queue it again
+            photo_requeue(photo_id=photo.id)
+            photo.refresh_from_db()
         return photo, False
 
     facts = _image_facts(file, image=read_upload(file))
     file_name = photo_upload_to(Photo(sha256=sha256), f"{sha256}.{facts.extension}")
-    wrote = photo_file_write(name=file_name, file=file)
+    wrote = False
     try:
         with transaction.atomic():
+            _sha256_lock(sha256)  # a delete of the same bytes removes its file under this lock: never ours
+            wrote = photo_file_write(name=file_name, file=file)
             photo, created = Photo.objects.get_or_create(
                 sha256=sha256,
                 defaults={
@@ -127,7 +140,7 @@ def photo_create(
                 _item_add(job=job, name=name, photo=photo, state=state, error=error)
             if created and enqueue:
                 photo_id = photo.id
-                transaction.on_commit(lambda: tasks.photo_process.delay(photo_id=photo_id))
+                transaction.on_commit(lambda: photos_enqueue(photo_ids=[photo_id]))
     except BaseException:
         if wrote:
             _photo_file_forget(file_name)  # no row refers to the file we just wrote: do not leave it behind
@@ -145,12 +158,23 @@ def photos_process_queued(*, photo_ids: Sequence[int]) -> None:
     already done is never processed again by a task (re-encoding goes through `photos_reprocess`, which sets it back
     to pending). A claimed photo whose worker dies stays 'processing', and its own task, still queued, processes it.
     """
+    todo = dict(
+        Photo.objects.filter(id__in=photo_ids)
+        .exclude(status=Photo.Status.DONE)
+        .order_by("id")
+        .values_list("id", "attempts")
+    )
+    for photo_id in [
+        photo_id for photo_id, attempts in todo.items() if attempts >= settings.FACESEARCH_PROCESSING_ATTEMPTS
+    ]:
+        _photo_failed(photo_id=photo_id, reason=INTERRUPTED.format(attempts=todo.pop(photo_id)))
+    if any(todo.values()):  # a run of these photos died before: one photo per run finds the one that kills it
+        for photo_id in todo:
+            photos_process(photo_ids=[photo_id])
+        return
+    if not todo:
+        return
     with transaction.atomic():
-        todo = list(
-            Photo.objects.filter(id__in=photo_ids).exclude(status=Photo.Status.DONE).values_list("id", flat=True)
-        )
-        if not todo:
-            return
         waiting = (
             Photo.objects.select_for_update(skip_locked=True)
             .filter(status=Photo.Status.PENDING)
@@ -159,7 +183,7 @@ def photos_process_queued(*, photo_ids: Sequence[int]) -> None:
             .values_list("id", flat=True)
         )
         claimed = list(waiting[: max(0, BATCH_SIZE - len(todo))])
-        Photo.objects.filter(id__in=claimed).update(status=Photo.Status.PROCESSING)
+        Photo.objects.filter(id__in=claimed).update(status=Photo.Status.PROCESSING, status_changed_at=Now())
     photos_process(photo_ids=[*todo, *claimed])
 
 
@@ -172,7 +196,10 @@ def photos_process(*, photo_ids: Sequence[int]) -> None:
     photos = list(Photo.objects.filter(id__in=photo_ids).order_by("id"))
     if not photos:
         return
-    Photo.objects.filter(id__in=[photo.id for photo in photos]).update(status=Photo.Status.PROCESSING, error="")
+    # Committed before the networks run, so a worker killed mid-run (out of memory) leaves the count behind.
+    Photo.objects.filter(id__in=[photo.id for photo in photos]).update(
+        status=Photo.Status.PROCESSING, error="", attempts=F("attempts") + 1, status_changed_at=Now()
+    )
     pipeline = get_pipeline()
     readable: list[Photo] = []
     images: list[np.ndarray] = []
@@ -225,21 +252,62 @@ def photos_reprocess(*, photo_ids: Iterable[int], user: AbstractBaseUser | None 
             IngestItem(job=job, name=f"{photo.id} {photo.original_name or photo.sha256[:12]}", photo=photo)
             for photo in photos
         )
-        Photo.objects.filter(id__in=[photo.id for photo in photos]).update(status=Photo.Status.PENDING, error="")
+        Photo.objects.filter(id__in=[photo.id for photo in photos]).update(**PENDING_AGAIN)
         job_seal(job=job)
         ids = [photo.id for photo in photos]
         transaction.on_commit(lambda: photos_enqueue(photo_ids=ids))
     return job
 
 
-def photos_enqueue(*, photo_ids: Sequence[int], batch_size: int = BATCH_SIZE) -> None:
-    """Queue processing: one batched task per `batch_size` photos (a single photo goes as `photo_process`)."""
+def photos_enqueue(*, photo_ids: Sequence[int], batch_size: int = BATCH_SIZE) -> bool:
+    """Queue processing: one batched task per `batch_size` photos (a single photo goes as `photo_process`).
+
+    Runs after the photos are committed, so a broker that is down must not fail the request that stored them: the
+    photos stay pending, `photos_recover` queues them again later, and this returns False.
+    """
     for start in range(0, len(photo_ids), batch_size):
         chunk = list(photo_ids[start : start + batch_size])
-        if len(chunk) == 1:
-            tasks.photo_process.delay(photo_id=chunk[0])
-        else:
-            tasks.photos_process_batch.delay(photo_ids=chunk)
+        try:
+            if len(chunk) == 1:
+                tasks.photo_process.delay(photo_id=chunk[0])
+            else:
+                tasks.photos_process_batch.delay(photo_ids=chunk)
+        except tasks.TRANSIENT_ERRORS as exc:
+            rest = list(photo_ids[start:])
+            logger.warning("cannot queue photos %s (%s); they stay pending until recovery queues them", rest, exc)
+            return False
+    return True
+
+
+def photo_requeue(*, photo_id: int) -> None:
+    """Queue a photo that is not done again (the same bytes were uploaded again); a failed one is tried afresh."""
+    with transaction.atomic():
+        Photo.objects.filter(id=photo_id, status=Photo.Status.FAILED).update(**PENDING_AGAIN)
+        transaction.on_commit(lambda: photos_enqueue(photo_ids=[photo_id]))
+
+
+def photos_recover(*, older_than: timedelta) -> list[int]:
+    """Queue again the photos pending or processing for longer than `older_than`; their ids.
+
+    A task message can be lost (Redis restarted before it persisted it, the broker down when the photo committed, a
+    message dropped by hand), and then nothing would ever process the photo. Processing twice is harmless (it is
+    idempotent), so the bound only has to exceed a normal wait in the queue plus a run. Run by Celery beat.
+    """
+    with transaction.atomic():
+        stuck = list(
+            Photo.objects.select_for_update(skip_locked=True)
+            .filter(
+                status__in=[Photo.Status.PENDING, Photo.Status.PROCESSING],
+                status_changed_at__lt=django_timezone.now() - older_than,
+            )
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        Photo.objects.filter(id__in=stuck).update(status_changed_at=Now())  # the next round waits a full bound again
+        transaction.on_commit(lambda: photos_enqueue(photo_ids=stuck))
+    if stuck:
+        logger.warning("recovery: queued %d photo(s) stuck for over %s: %s", len(stuck), older_than, stuck)
+    return stuck
 
 
 def _sha256(file: File) -> str:
@@ -271,7 +339,11 @@ def _image_facts(file: File, *, image: np.ndarray) -> _ImageFacts:
 
 
 def _exif_taken_at(exif: Image.Exif) -> datetime | None:
-    """EXIF DateTimeOriginal (or DateTimeDigitized), in its OffsetTime zone when given, else in TIME_ZONE."""
+    """EXIF DateTimeOriginal (or DateTimeDigitized), in its OffsetTime zone when given, else in TIME_ZONE.
+
+    Only a plausible moment is kept (EARLIEST_TAKEN_AT to tomorrow, in UTC): a crafted year 1 or 9999 with an offset
+    would be stored by PostgreSQL but could not be read back into a Python datetime, breaking every page showing it.
+    """
     sub = exif.get_ifd(ExifTags.IFD.Exif)
     for value_tag, offset_tag in (
         (ExifTags.Base.DateTimeOriginal, ExifTags.Base.OffsetTimeOriginal),
@@ -281,19 +353,24 @@ def _exif_taken_at(exif: Image.Exif) -> datetime | None:
         if not isinstance(value, str):
             continue
         try:
-            moment = datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
-        except ValueError:
+            moment = _exif_moment(value, sub.get(offset_tag)).astimezone(UTC)
+        except (ValueError, OverflowError):
             continue
-        offset = sub.get(offset_tag)
-        if isinstance(offset, str) and len(offset.strip()) == 6 and offset.strip()[0] in "+-":
-            sign = -1 if offset.strip()[0] == "-" else 1
-            hours, _, minutes = offset.strip()[1:].partition(":")
-            try:
-                return moment.replace(tzinfo=timezone(sign * timedelta(hours=int(hours), minutes=int(minutes))))
-            except ValueError:
-                pass
-        return django_timezone.make_aware(moment)
+        if EARLIEST_TAKEN_AT <= moment <= django_timezone.now() + timedelta(days=1):
+            return moment
     return None
+
+
+def _exif_moment(value: str, offset: object) -> datetime:
+    """An EXIF date and time ("2024:05:01 12:00:00"), aware: in its offset ("+02:00") when valid, else TIME_ZONE."""
+    moment = datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
+    match = re.fullmatch(r"([+-])([01]\d|2[0-3]):([0-5]\d)", offset.strip("\x00 ") if isinstance(offset, str) else "")
+    if match is None:
+        return django_timezone.make_aware(moment)
+    sign, hours, minutes = match.groups()
+    return moment.replace(
+        tzinfo=timezone((-1 if sign == "-" else 1) * timedelta(hours=int(hours), minutes=int(minutes)))
+    )
 
 
 def _photo_image(photo: Photo) -> np.ndarray:
@@ -362,7 +439,8 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
 
         photo.status, photo.error = Photo.Status.DONE, ""
         photo.model_id, photo.processed_at = model_id, django_timezone.now()
-        photo.save(update_fields=["status", "error", "model_id", "processed_at"])
+        photo.status_changed_at = photo.processed_at
+        photo.save(update_fields=["status", "error", "model_id", "processed_at", "status_changed_at"])
         _items_finish(photo_id=photo.id, state=IngestItem.State.DONE)
 
 
@@ -430,19 +508,52 @@ def _photo_failed(*, photo_id: int, reason: str) -> None:
         if photo is None:
             return
         photo.status, photo.error, photo.processed_at = Photo.Status.FAILED, reason[:2000], django_timezone.now()
-        photo.save(update_fields=["status", "error", "processed_at"])
+        photo.status_changed_at = photo.processed_at
+        photo.save(update_fields=["status", "error", "processed_at", "status_changed_at"])
         _items_finish(photo_id=photo_id, state=IngestItem.State.FAILED, error=photo.error)
 
 
 def _photo_file_forget(file_name: str) -> None:
-    """Remove a file no row refers to; kept when the same bytes were stored again meanwhile, or when we cannot tell."""
+    """Remove a file no row refers to; kept when the same bytes were stored again meanwhile, or when we cannot tell.
+
+    The check and the removal hold the bytes' lock, which an upload of the same bytes holds from writing the file to
+    committing its row: so a delete racing a re-upload never removes the file of the re-uploaded photo.
+    """
+    sha256 = Path(file_name).stem
     try:
-        referenced = Photo.objects.filter(file=file_name).exists()
+        with transaction.atomic():
+            _sha256_lock(sha256)
+            if not Photo.objects.filter(file=file_name).exists():
+                photo_file_delete(name=file_name)
     except (DatabaseError, TransactionManagementError):
         logger.warning("cannot check whether %s is still referenced; keeping it", file_name)
-        return
-    if not referenced:
-        photo_file_delete(name=file_name)
+
+
+def media_orphans_delete(*, names: Iterable[str]) -> list[str]:
+    """Remove orphan files (from `selectors.media_audit`); each is checked again under its bytes' lock first, so a
+    file whose upload commits meanwhile is kept. Returns the names removed."""
+    removed = []
+    for name in names:
+        sha256 = Path(name).name.partition(".")[0].partition("-")[0]  # photos/…/<sha256>.jpg, thumbs/…/<sha256>-N.jpg
+        with transaction.atomic():
+            if not Path(name).name.startswith(".upload-"):  # a stale temporary file has no row and no lock
+                _sha256_lock(sha256)
+            if not Photo.objects.filter(sha256=sha256).exists():
+                photo_file_delete(name=name)
+                removed.append(name)
+    return removed
+
+
+def photos_file_missing(*, photo_ids: Sequence[int]) -> None:
+    """Mark photos whose file is gone as failed, with the reason, so they show up instead of failing on every read."""
+    for photo_id in photo_ids:
+        _photo_failed(photo_id=photo_id, reason=FILE_MISSING)
+
+
+def _sha256_lock(sha256: str) -> None:
+    """A transaction-scoped lock on one photo's bytes (PostgreSQL advisory lock), released at commit or rollback."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(sha256[:15], 16)])
 
 
 # ------------------------------------------------------------------------------------------------------------ jobs
@@ -516,24 +627,43 @@ def job_file_add(
 def photos_upload(*, files: Sequence[File], uploaded_by: AbstractBaseUser | None) -> tuple[IngestJob, list[IngestItem]]:
     """Several uploaded files as one upload job: one item per file, a refused file is a failed item.
 
-    The new photos are queued together, BATCH_SIZE per task, so the worker batches detection and encoding across
-    them. When every file is refused nothing is kept, the job included, and ApplicationError lists the reasons.
+    Each file is its own outcome: whatever happens to one (even an unexpected error), the files stored before it keep
+    their photos, the job is sealed and the new photos are queued together, BATCH_SIZE per task, so the worker batches
+    detection and encoding across them. When every file is refused nothing is kept, the job included, and
+    ApplicationError lists the reasons.
     """
     job = upload_job_create(user=uploaded_by)
-    items = [
-        job_file_add(job=job, file=file, name=Path(file.name or "upload").name, uploaded_by=uploaded_by, enqueue=False)
-        for file in files
-    ]
-    if all(item.state == IngestItem.State.FAILED for item in items):
+    items: list[IngestItem] = []
+    try:
+        for file in files:
+            items.append(_upload_file_add(job=job, file=file, uploaded_by=uploaded_by))
+    finally:
+        refused = all(item.state == IngestItem.State.FAILED for item in items) and len(items) == len(files)
+        if not refused:  # also when the loop was cut short: what was stored is processed
+            job_seal(job=job)
+            new_photos = [item.photo_id for item in items if item.state == IngestItem.State.PENDING]
+            transaction.on_commit(lambda: photos_enqueue(photo_ids=new_photos))
+    if refused:
         job.delete()
         raise ApplicationError(
             "None of the files could be stored.",
             {"errors": [{"file": item.name, "message": item.error} for item in items]},
         )
-    job_seal(job=job)
-    new_photos = [item.photo_id for item in items if item.state == IngestItem.State.PENDING]
-    transaction.on_commit(lambda: photos_enqueue(photo_ids=new_photos))
     return job, items
+
+
+def _upload_file_add(*, job: IngestJob, file: File, uploaded_by: AbstractBaseUser | None) -> IngestItem:
+    """One file of a multi-file upload; an unexpected failure is this file's failed item, not the request's."""
+    name = Path(file.name or "upload").name
+    try:
+        return job_file_add(job=job, file=file, name=name, uploaded_by=uploaded_by, enqueue=False)
+    except DB_ERRORS:
+        raise  # the database is gone: nothing more can be recorded, and the finally of the caller still seals
+    except Exception:
+        logger.exception("storing upload %r of job %s failed", name, job.id)
+        return _item_add(
+            job=job, name=name, photo=None, state=IngestItem.State.FAILED, error="the file could not be stored"
+        )
 
 
 def upload_job_create(*, user: AbstractBaseUser | None) -> IngestJob:
@@ -624,7 +754,7 @@ def job_retry(*, job: IngestJob) -> int:
             elif job.source == IngestJob.Source.FOLDER:
                 retried_files.append(item.name)
         failed.filter(photo__isnull=False).update(state=IngestItem.State.PENDING, error="")
-        Photo.objects.filter(id__in=retried_photos).update(status=Photo.Status.PENDING, error="")
+        Photo.objects.filter(id__in=retried_photos).update(**PENDING_AGAIN)
         failed.filter(photo__isnull=True, name__in=retried_files).delete()
         if retried_photos or retried_files:
             IngestJob.objects.filter(id=job.id).update(state=IngestJob.State.PENDING, finished_at=None)

@@ -6,9 +6,12 @@ processing a photo is idempotent (its faces are replaced under the photo's row l
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import kombu.exceptions
 import redis.exceptions
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from facesearch.photos import services
@@ -42,3 +45,9 @@ def photo_process(photo_id: int) -> None:
 def photos_process_batch(photo_ids: list[int]) -> None:
     """Several photos through one `encode_batch` call (folder, reprocess and multi-file upload jobs)."""
     services.photos_process_queued(photo_ids=photo_ids)
+
+
+@shared_task(ignore_result=True)
+def photos_recover() -> None:
+    """Celery beat, every FACESEARCH_RECOVER_INTERVAL: queue again the photos whose task message was lost."""
+    services.photos_recover(older_than=timedelta(seconds=settings.FACESEARCH_RECOVER_AFTER))

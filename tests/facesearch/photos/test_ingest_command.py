@@ -51,10 +51,10 @@ def test_ingest_stores_a_folder_records_the_bad_file_and_a_rerun_skips_everythin
          "trip/broken.jpg"]
     )  # fmt: skip
     assert {name: item.state for name, item in items.items() if item.state != "done"} == {"trip/broken.jpg": "failed"}
-    assert "truncated or corrupt" in items["trip/broken.jpg"].error and items["trip/broken.jpg"].photo is None
+    assert "truncated, corrupt" in items["trip/broken.jpg"].error and items["trip/broken.jpg"].photo is None
     assert Photo.objects.filter(status=Photo.Status.DONE).count() == 4 and Face.objects.count() >= 4
     assert "new:      4 (4 processed, 0 waiting" in output and "failed:   1" in output
-    assert "trip/broken.jpg: the JPEG image is truncated or corrupt" in output
+    assert "trip/broken.jpg: the JPEG image is truncated, corrupt or unsupported" in output
 
     files = files_under(photo_file_path("photos"))
     rerun = ingest(str(folder), "--recursive")
