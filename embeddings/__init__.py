@@ -3,21 +3,25 @@
     from embeddings import FacePipeline, read
     faces = FacePipeline().encode(read("photo.jpg"))
 
+The names in `__all__` are the API: `FacePipeline` and `read`; the result types (`Face`, `Detection`, `Quality`,
+`Verification`); the errors; `distance` and `same_person`, the one metric and the one decision rule every comparison
+uses; `cluster`; `nearest_to_centre` (LFW's subject); `get_spec` (an encoder's facts without loading it). Anything
+else is reached through its module (`embeddings.encoders`, `embeddings.weights`, ...) and may change with it.
+
 Importing it is cheap: TensorFlow and the networks load on the first detection or encoding.
 """
 
 from embeddings.clustering import cluster
-from embeddings.encoders import get_spec, load_encoder
+from embeddings.encoders import get_spec
 from embeddings.errors import EmbeddingsError, ImageError, NoFaceError, WeightsError
 from embeddings.io import read
-from embeddings.pipeline import Face2Vec, FacePipeline, distance, most_prominent, nearest_to_centre
+from embeddings.pipeline import FacePipeline, distance, nearest_to_centre, same_person
 from embeddings.types import Detection, Face, Quality, Verification
 
 __all__ = [
     "Detection",
     "EmbeddingsError",
     "Face",
-    "Face2Vec",
     "FacePipeline",
     "ImageError",
     "NoFaceError",
@@ -27,8 +31,7 @@ __all__ = [
     "cluster",
     "distance",
     "get_spec",
-    "load_encoder",
-    "most_prominent",
     "nearest_to_centre",
     "read",
+    "same_person",
 ]

@@ -14,4 +14,4 @@ class WeightsError(EmbeddingsError):
 
 
 class NoFaceError(EmbeddingsError):
-    """An image that had to yield one face (verification, `Face2Vec.encode`) has none the detector could find."""
+    """An image that had to yield one face (`FacePipeline.verify`, `encode_most_prominent`) has none."""

@@ -19,7 +19,8 @@ import numpy as np
 from tqdm import tqdm
 
 from embeddings.io import read
-from embeddings.pipeline import FacePipeline, nearest_to_centre
+from embeddings.pipeline import FacePipeline, nearest_to_centre, same_person
+from embeddings.weights import DEFAULT_DIR as DEFAULT_WEIGHTS_DIR
 
 FOLDS = 10
 FAR_TARGET = 1e-3
@@ -80,10 +81,11 @@ def embed_images(pipeline: FacePipeline, paths: Sequence[Path], chunk: int = 64)
 
 
 def best_threshold(distances: np.ndarray, same: np.ndarray) -> float:
-    """The threshold maximising accuracy on these pairs (midpoints between sorted distances)."""
+    """The threshold maximising accuracy on these pairs (midpoints between sorted distances), under `same_person`:
+    the rule verify and identify then apply with it."""
     finite = np.sort(distances[np.isfinite(distances)])
     candidates = np.concatenate([[0.0], (finite[1:] + finite[:-1]) / 2, [finite[-1] + 1e-6]])
-    accuracies = [np.mean((distances < t) == same) for t in candidates]
+    accuracies = [np.mean(same_person(distances, t) == same) for t in candidates]
     return float(candidates[int(np.argmax(accuracies))])
 
 
@@ -92,7 +94,7 @@ def tar_at_far(distances: np.ndarray, same: np.ndarray, far: float = FAR_TARGET)
     negatives = np.sort(distances[~same])
     allowed = int(np.floor(far * len(negatives)))  # false accepts permitted
     threshold = negatives[allowed] if allowed < len(negatives) else np.inf
-    return float(np.mean(distances[same] < threshold))
+    return float(np.mean(same_person(distances[same], threshold)))
 
 
 def evaluate_pairs(distances: np.ndarray, same: np.ndarray, folds: np.ndarray) -> tuple[float, float, float]:
@@ -102,7 +104,7 @@ def evaluate_pairs(distances: np.ndarray, same: np.ndarray, folds: np.ndarray) -
         train, test = folds != fold, folds == fold
         threshold = best_threshold(distances[train], same[train])
         thresholds.append(threshold)
-        accuracies.append(np.mean((distances[test] < threshold) == same[test]))
+        accuracies.append(np.mean(same_person(distances[test], threshold) == same[test]))
     return float(np.mean(accuracies)), float(np.std(accuracies)), float(np.mean(thresholds))
 
 
@@ -156,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lfw.add_argument("--images", type=Path, required=True, help="folder of <Name>/<Name>_NNNN.jpg")
     lfw.add_argument("--pairs", type=Path, required=True, help="pairs.txt")
     lfw.add_argument("--encoder", default="facenet")
-    lfw.add_argument("--weights-dir", type=Path, default=Path("var/models"))
+    lfw.add_argument("--weights-dir", type=Path, default=DEFAULT_WEIGHTS_DIR)
     lfw.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
 

@@ -1,4 +1,9 @@
-"""Result types: frozen dataclasses so results can be hashed, logged and passed between processes safely."""
+"""Result types: frozen dataclasses, so a result cannot be changed after the fact and pickles between processes.
+
+Types holding numpy arrays (`Detection`, `Face`) compare and hash by identity (`eq=False`): an array has no value
+hash, and value equality would raise on its ambiguous truth value. `Quality` and `Verification` hold only numbers
+and compare and hash by value.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ Box = tuple[float, float, float, float]
 """(x1, y1, x2, y2) in pixels of the image as read (after EXIF orientation)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Detection:
     """One detected face: where it is, its 5 landmarks and the detector's confidence."""
 

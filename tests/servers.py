@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from embeddings.weights import DEFAULT_DIR as DEFAULT_WEIGHTS_DIR
 from facesearch import stack
 
 ROOT = Path(__file__).resolve().parents[1]
+WEIGHTS_DIR = ROOT / DEFAULT_WEIGHTS_DIR
+"""The checkout's encoder weights (`make test` fetches them there): the Django side and the fixtures load these."""
 
 
 @pytest.hookimpl(wrapper=True)
@@ -30,7 +33,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
             "DATABASE_URL": stack.start_postgres(base / "postgres", cleanup_mode="delete"),
             "REDIS_URL": redis_url,
             "FACESEARCH_DATA_DIR": str(base / "data"),
-            "FACESEARCH_WEIGHTS_DIR": str(ROOT / "var" / "models"),
+            "FACESEARCH_WEIGHTS_DIR": str(WEIGHTS_DIR),
             "SECRET_KEY": "test-only-secret-key-not-for-production",
         }
     )

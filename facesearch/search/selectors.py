@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from pgvector.django import L2Distance
 
+import embeddings
 from facesearch.photos.models import CONFIRMED, Face
 
 EF_SEARCH = 100
@@ -36,9 +37,11 @@ def _hnsw_settings(*, ef_search: int):
         yield
 
 
-def _nearest_queryset(
+def face_nearest_queryset(
     *, embedding: np.ndarray, model_id: str, limit: int, confirmed_only: bool, exclude_face_id: int | None
 ) -> QuerySet[Face]:
+    """The query `face_nearest` runs, unevaluated (run it inside `_hnsw_settings`): `face_nearest_plan` explains it and
+    `benchmarks/search.py` times its SQL, so what they measure is what ships."""
     faces = Face.objects.filter(model_id=model_id)
     if confirmed_only:
         faces = faces.filter(person__isnull=False, assignment__in=CONFIRMED)
@@ -65,11 +68,13 @@ def face_nearest(
 ) -> list[Face]:
     """The `limit` faces nearest to `embedding` among faces of the same encoder, nearest first, each with `.distance`.
 
-    `confirmed_only` keeps faces a person assigned (manual or enrolled); `max_distance` drops farther ones. The
-    distance cut is applied to the k rows the index returns, not in SQL: top-k then cut is the same answer, and a SQL
-    `WHERE distance < x` would make the iterative scan walk the graph far beyond k whenever few faces are that close.
+    `confirmed_only` keeps faces a person assigned (manual or enrolled); `max_distance` keeps only faces closer than
+    it, by `embeddings.same_person` (the rule verify and identify decide by, so a cut at the threshold keeps exactly
+    the "same person" faces). The cut is applied to the k rows the index returns, not in SQL: top-k then cut is the
+    same answer, and a SQL `WHERE distance < x` would make the iterative scan walk the graph far beyond k whenever few
+    faces are that close.
     """
-    faces = _nearest_queryset(
+    faces = face_nearest_queryset(
         embedding=embedding,
         model_id=model_id,
         limit=limit,
@@ -79,7 +84,7 @@ def face_nearest(
     with _hnsw_settings(ef_search=max(ef_search, limit)):
         rows = sorted(faces, key=lambda face: face.distance)  # relaxed_order may return near-ties slightly out of order
     if max_distance is not None:
-        rows = [face for face in rows if face.distance <= max_distance]
+        rows = [face for face in rows if embeddings.same_person(face.distance, max_distance)]
     return rows
 
 
@@ -93,7 +98,7 @@ def face_nearest_plan(
     ef_search: int = EF_SEARCH,
 ) -> str:
     """EXPLAIN of exactly the query `face_nearest` runs: tests and operators check that the HNSW index answers it."""
-    faces = _nearest_queryset(
+    faces = face_nearest_queryset(
         embedding=embedding,
         model_id=model_id,
         limit=limit,
