@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR := $(or $(FACESEARCH_DATA_DIR),var)
 
-.PHONY: run test lint format install install-test weights chromium bench-deps
+.PHONY: run test test-fast lint format install install-test weights chromium bench-deps
 
 run: install weights
 	$(BIN)/facesearch run
@@ -12,6 +12,11 @@ run: install weights
 test: install-test chromium lint
 	$(MAKE) weights DATA_DIR=var
 	$(BIN)/python -m pytest
+
+# The inner loop: everything but the tests marked slow (browser, load, schemathesis, worker kills, LFW sweeps).
+test-fast: install-test lint
+	$(MAKE) weights DATA_DIR=var
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: install-test
 	$(BIN)/ruff check .

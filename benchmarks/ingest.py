@@ -9,9 +9,9 @@ each mode so the same bytes are never skipped), it times from the first file sen
 
 - `api file`: one `POST /api/photos/` per file (the REST view in process, token auth), one `photo_process` task each;
 - `api files`: 8 files per `POST /api/photos/` as the web UI sends them: one upload job, queued 8 photos per task;
-- `folder bN`: `manage.py ingest FOLDER --batch-size N`: the folder CLI, one `photos_process_batch` task per N photos.
+- `folder bN`: `manage.py ingest FOLDER --batch-size N`: the folder CLI, one `photos_process` task per N photos.
 
-Every task tops its photos up to 8 with photos waiting for their own task (`services.photos_process_queued`), so
+Every task tops its photos up to 8 with photos waiting for their own task (`processing.photos_claim_and_encode`), so
 one photo per task (`api file`, `folder b1`) should be encoded in batches as well: compare them with `folder b8`.
 
 faces/s = faces stored / wall time; `upload s` is the part spent storing files and queueing tasks (the worker is

@@ -361,7 +361,7 @@ class Query:
     def shipped(cls, limit: int = 10) -> Query:
         from pgvector import Vector
 
-        from facesearch.search.selectors import face_nearest_queryset
+        from facesearch.photos.selectors import face_nearest_queryset
 
         probe = np.full(DIM, 0.5, np.float32)  # any vector: only its place among the parameters is wanted
         queryset = face_nearest_queryset(
@@ -477,7 +477,7 @@ HEADER = (
 
 def run_size(conn, n: int, corpus: Corpus, variants: list[Variant], args: argparse.Namespace, log) -> list[Row]:
     from facesearch.photos.models import Face
-    from facesearch.search.selectors import ITERATIVE_SCAN
+    from facesearch.photos.selectors import ITERATIVE_SCAN
 
     table = Face._meta.db_table
     for variant in variants:

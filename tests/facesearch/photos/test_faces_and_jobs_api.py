@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from facesearch.photos import services
+from facesearch.photos import ingest, jobs
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 from tests.factories import FaceFactory, IngestItemFactory, IngestJobFactory, PersonFactory, PhotoFactory
 
@@ -77,11 +77,11 @@ def test_retry_requeues_failed_photos_and_rereads_failed_folder_files(
     folder = tmp_path / "album"
     folder.mkdir()
     (folder / "later.jpg").write_bytes(b"half-copied")
-    job, _ = services.folder_job_start(path=folder, user=None)
-    refused, _ = services.folder_file_ingest(job=job, name="later.jpg", user=None)
+    job, _ = ingest.folder_job_start(path=folder, user=None)
+    refused, _ = ingest.folder_file_ingest(job=job, name="later.jpg", user=None)
     photo = PhotoFactory(status=Photo.Status.FAILED, error="encoding failed")
     IngestItemFactory(job=job, photo=photo, name="x.jpg", state=IngestItem.State.FAILED, error="encoding failed")
-    services.job_seal(job=job)
+    jobs.job_seal(job=job)
     job.refresh_from_db()
     assert job.state == IngestJob.State.DONE and refused.state == IngestItem.State.FAILED
     (folder / "later.jpg").write_bytes(lfw_photos[0].read_bytes())  # the copy has finished meanwhile
@@ -102,9 +102,9 @@ def test_retry_requeues_failed_photos_and_rereads_failed_folder_files(
 
 @pytest.mark.django_db
 def test_a_refused_upload_cannot_be_retried(api_client, media_root):
-    job = services.upload_job_create(user=None)
-    services.job_file_add(job=job, file=SimpleUploadedFile("a.jpg", b"nope"), name="a.jpg", uploaded_by=None)
-    services.job_seal(job=job)
+    job = jobs.upload_job_create(user=None)
+    ingest.job_file_add(job=job, file=SimpleUploadedFile("a.jpg", b"nope"), name="a.jpg", uploaded_by=None)
+    jobs.job_seal(job=job)
     body = api_client.post(f"/api/jobs/{job.id}/retry/").json()
     assert body["retried"] == 0 and body["job"]["state"] == "done" and body["job"]["failed"] == 1
 

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import transaction
 from PIL import ExifTags, Image
 
-from facesearch.photos import services, tasks
+from facesearch.photos import ingest, processing, services, tasks
 from facesearch.photos.models import IngestItem, IngestJob, Photo
 from facesearch.photos.storage import photo_file_path, thumbnail_file_name
 from tests.factories import PhotoFactory, jpeg_bytes
@@ -28,8 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def queued(monkeypatch) -> list[list[int]]:
     """What would be sent to the broker (no worker here): each `photos_enqueue` call's photo ids."""
     calls: list[list[int]] = []
-    monkeypatch.setattr(tasks.photo_process, "delay", lambda photo_id: calls.append([photo_id]))
-    monkeypatch.setattr(tasks.photos_process_batch, "delay", lambda photo_ids: calls.append(list(photo_ids)))
+    monkeypatch.setattr(tasks.photos_process, "delay", lambda photo_ids: calls.append(list(photo_ids)))
     return calls
 
 
@@ -79,14 +78,14 @@ def test_exif_capture_dates_outside_1900_to_tomorrow_are_dropped_and_the_photo_s
 def test_a_file_that_fails_unexpectedly_is_its_own_failed_item_and_the_others_are_stored_and_queued(
     api_client, media_root, queued, monkeypatch
 ):
-    real = services._image_facts
+    real = services.image_facts
 
     def breaks_on_second(file, *, image):
         if file.name == "second.jpg":
             raise RuntimeError("a bug in a decoder")
         return real(file, image=image)
 
-    monkeypatch.setattr(services, "_image_facts", breaks_on_second)
+    monkeypatch.setattr(services, "image_facts", breaks_on_second)
     files = [
         SimpleUploadedFile(f"{name}.jpg", jpeg_bytes(seed=i)) for i, name in enumerate(("first", "second", "third"))
     ]
@@ -106,17 +105,17 @@ def test_a_file_that_fails_unexpectedly_is_its_own_failed_item_and_the_others_ar
 def test_an_error_that_ends_a_multi_file_upload_still_seals_the_job_and_queues_what_was_stored(
     media_root, queued, monkeypatch, user
 ):
-    real = services.job_file_add
+    real = ingest.job_file_add
 
     def database_gone_on_second(*, name, **kwargs):
         if name == "second.jpg":
-            raise services.DB_ERRORS[0]("the database went away")
+            raise processing.DB_ERRORS[0]("the database went away")
         return real(name=name, **kwargs)
 
-    monkeypatch.setattr(services, "job_file_add", database_gone_on_second)
+    monkeypatch.setattr(ingest, "job_file_add", database_gone_on_second)
     files = [SimpleUploadedFile(f"{name}.jpg", jpeg_bytes(seed=i)) for i, name in enumerate(("first", "second"))]
-    with pytest.raises(services.DB_ERRORS[0]):
-        services.photos_upload(files=files, uploaded_by=user)
+    with pytest.raises(processing.DB_ERRORS[0]):
+        ingest.photos_upload(files=files, uploaded_by=user)
     first = Photo.objects.get()
     assert queued == [[first.id]]
     assert IngestJob.objects.get().state == IngestJob.State.RUNNING
@@ -131,7 +130,7 @@ def test_a_broker_down_at_commit_leaves_the_upload_stored_and_pending_for_recove
     def broker_down(**kwargs):
         raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.photo_process, "delay", broker_down)
+    monkeypatch.setattr(tasks.photos_process, "delay", broker_down)
     response = api_client.post(
         "/api/photos/", {"file": SimpleUploadedFile("a.jpg", jpeg_bytes(seed=3))}, format="multipart"
     )
@@ -141,7 +140,8 @@ def test_a_broker_down_at_commit_leaves_the_upload_stored_and_pending_for_recove
     assert "stay pending until recovery" in caplog.text
 
 
-def test_recovery_queues_only_photos_stuck_longer_than_the_bound(db, queued):
+def test_recovery_queues_only_photos_stuck_longer_than_the_bound(queued, settings):
+    settings.FACESEARCH_RECOVER_AFTER = 15 * 60
     old = datetime.now(UTC) - timedelta(hours=1)
     stuck_pending = PhotoFactory(status=Photo.Status.PENDING, status_changed_at=old)
     stuck_processing = PhotoFactory(status=Photo.Status.PROCESSING, status_changed_at=old)
@@ -149,12 +149,10 @@ def test_recovery_queues_only_photos_stuck_longer_than_the_bound(db, queued):
     PhotoFactory(status=Photo.Status.DONE, status_changed_at=old)
     PhotoFactory(status=Photo.Status.FAILED, status_changed_at=old)
 
-    with transaction.atomic():
-        recovered = services.photos_recover(older_than=timedelta(minutes=15))
-    assert recovered == [stuck_pending.id, stuck_processing.id]
-    assert queued == [recovered]
-    with transaction.atomic():  # the next round waits a full bound again
-        assert services.photos_recover(older_than=timedelta(minutes=15)) == []
+    tasks.photos_recover()  # what Celery beat sends
+    assert queued == [[stuck_pending.id, stuck_processing.id]]
+    tasks.photos_recover()  # the next round waits a full bound again
+    assert queued == [[stuck_pending.id, stuck_processing.id]]
 
 
 @pytest.mark.parametrize("status", [Photo.Status.PENDING, Photo.Status.PROCESSING, Photo.Status.FAILED])
@@ -188,12 +186,12 @@ def test_uploading_the_same_bytes_of_a_done_photo_queues_nothing(api_client, med
 
 def test_a_photo_started_max_attempts_times_without_finishing_fails_with_the_reason(db, monkeypatch):
     processed: list[list[int]] = []
-    monkeypatch.setattr(services, "photos_process", lambda *, photo_ids: processed.append(list(photo_ids)))
+    monkeypatch.setattr(processing, "photos_encode", lambda *, photo_ids: processed.append(list(photo_ids)))
     killer = PhotoFactory(status=Photo.Status.PROCESSING, attempts=settings.FACESEARCH_PROCESSING_ATTEMPTS)
     job = IngestJob.objects.create(source=IngestJob.Source.UPLOAD, state=IngestJob.State.RUNNING)
     IngestItem.objects.create(job=job, name="killer.jpg", photo=killer, state=IngestItem.State.PENDING)
 
-    services.photos_process_queued(photo_ids=[killer.id])
+    processing.photos_claim_and_encode(photo_ids=[killer.id])
 
     killer.refresh_from_db()
     assert killer.status == Photo.Status.FAILED and "interrupted 3 times" in killer.error
@@ -205,24 +203,24 @@ def test_a_photo_started_max_attempts_times_without_finishing_fails_with_the_rea
 
 def test_photos_of_a_run_that_died_are_then_processed_one_per_run(db, monkeypatch):
     processed: list[list[int]] = []
-    monkeypatch.setattr(services, "photos_process", lambda *, photo_ids: processed.append(list(photo_ids)))
+    monkeypatch.setattr(processing, "photos_encode", lambda *, photo_ids: processed.append(list(photo_ids)))
     batch = [PhotoFactory(status=Photo.Status.PROCESSING, attempts=1) for _ in range(3)]
     PhotoFactory(status=Photo.Status.PENDING)  # waiting: not claimed into a run that may die again
 
-    services.photos_process_queued(photo_ids=[photo.id for photo in batch])
+    processing.photos_claim_and_encode(photo_ids=[photo.id for photo in batch])
     assert processed == [[photo.id] for photo in batch]
 
 
 def test_reprocessing_and_retrying_start_the_count_afresh(db, queued):
-    photo = PhotoFactory(status=Photo.Status.FAILED, attempts=3, error=services.INTERRUPTED.format(attempts=3))
+    photo = PhotoFactory(status=Photo.Status.FAILED, attempts=3, error=processing.INTERRUPTED.format(attempts=3))
     with transaction.atomic():
-        job = services.photos_reprocess(photo_ids=[photo.id])
+        job = ingest.photos_reprocess(photo_ids=[photo.id])
     photo.refresh_from_db()
     assert (photo.status, photo.attempts, photo.error) == (Photo.Status.PENDING, 0, "")
 
     Photo.objects.filter(id=photo.id).update(status=Photo.Status.FAILED, attempts=3)
     IngestItem.objects.filter(job=job).update(state=IngestItem.State.FAILED)
-    services.job_retry(job=job)
+    ingest.job_retry(job=job)
     photo.refresh_from_db()
     assert (photo.status, photo.attempts) == (Photo.Status.PENDING, 0)
 

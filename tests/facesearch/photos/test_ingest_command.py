@@ -15,8 +15,9 @@ from django.core.management import CommandError, call_command
 
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 from facesearch.photos.storage import photo_file_path
-from tests.facesearch.photos.support import ROOT, child_env, files_under, wait_for
+from tests.facesearch.photos.support import child_env, files_under, wait_for
 from tests.factories import jpeg_bytes
+from tests.live_server import ROOT
 
 
 def ingest(*args: str) -> str:
@@ -83,6 +84,7 @@ def test_ingest_refuses_a_missing_folder_and_an_unknown_user(tmp_path, folder):
         ingest(str(folder), "--user", "ghost")
 
 
+@pytest.mark.slow  # a real `manage.py ingest` interrupted mid-way: seconds of subprocess
 @pytest.mark.django_db(transaction=True)
 def test_ctrl_c_leaves_a_job_that_the_next_run_resumes(tmp_path, media_root):
     folder = tmp_path / "many"

@@ -21,9 +21,10 @@ from django.utils import timezone
 
 from facesearch import stack
 from facesearch.celery import app as celery_app
-from facesearch.photos import services, tasks
+from facesearch.photos import processing, services, tasks
 from facesearch.photos.models import Face, Photo
-from tests.facesearch.photos.support import ROOT, child_env, start_worker, wait_for
+from tests.facesearch.photos.support import child_env, wait_for
+from tests.live_server import ROOT, start_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -94,7 +95,7 @@ def assert_faces_stored_once(photo_ids: list[int]) -> None:
 def test_queued_tasks_survive_a_redis_crash_with_append_only_persistence(broker):
     client = redis.Redis.from_url(broker.url)
     for i in range(3):
-        tasks.photo_process.apply_async(kwargs={"photo_id": 10_000 + i}, queue="aof-test")
+        tasks.photos_process.apply_async(kwargs={"photo_ids": [10_000 + i]}, queue="aof-test")
     time.sleep(1.5)  # appendfsync everysec
     broker.kill()
     broker.start()
@@ -116,7 +117,8 @@ def test_redis_killed_between_commit_and_queue_leaves_the_photo_pending_until_re
         assert status_of(photo_id) == "pending" and "stay pending until recovery" in caplog.text
 
         broker.start()  # empty: the message never reached it; the worker reconnects by itself
-        assert services.photos_recover(older_than=timedelta(0)) == [photo_id]
+        assert processing.photos_stuck_claim(older_than=timedelta(0)) == [photo_id]
+        assert tasks.photos_enqueue(photo_ids=[photo_id])
         wait_for(lambda: status_of(photo_id) == "done", timeout=300, what="the recovered photo to be processed")
     finally:
         stop(worker)
@@ -131,14 +133,14 @@ def test_a_photo_that_kills_its_worker_every_time_fails_with_the_reason_and_its_
     queue, hostname = f"poison-{os.getpid()}", f"poison-{os.getpid()}@%h"
     worker = start_worker(app="tests.facesearch.photos.poison_celery", queue=queue, hostname=hostname, env=child_env())
     try:
-        tasks.photos_process_batch.apply_async(kwargs={"photo_ids": ids}, queue=queue)
+        tasks.photos_process.apply_async(kwargs={"photo_ids": ids}, queue=queue)
         # Three runs die (each replacement pool process loads the networks first), the fourth gives up on it.
         wait_for(lambda: finished(ids), timeout=600, interval=1, what="every photo of the batch to finish")
     finally:
         stop(worker)
     poison.refresh_from_db()
     assert poison.status == Photo.Status.FAILED and poison.attempts == settings.FACESEARCH_PROCESSING_ATTEMPTS
-    assert poison.error == services.INTERRUPTED.format(attempts=settings.FACESEARCH_PROCESSING_ATTEMPTS)
+    assert poison.error == processing.INTERRUPTED.format(attempts=settings.FACESEARCH_PROCESSING_ATTEMPTS)
     assert [status_of(good_1.id), status_of(good_2.id)] == ["done", "done"]
     assert_faces_stored_once([good_1.id, good_2.id])
 

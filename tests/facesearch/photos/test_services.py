@@ -16,7 +16,7 @@ from PIL import Image
 from facesearch.core.errors import ApplicationError
 from facesearch.core.pipeline import get_pipeline
 from facesearch.people.services import faces_assign
-from facesearch.photos import services
+from facesearch.photos import ingest, jobs, processing, services
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 from facesearch.photos.storage import photo_file_path
 from tests.facesearch.photos.support import files_under
@@ -79,9 +79,9 @@ def test_photo_create_reads_the_exif_capture_time_with_its_offset(lfw_photos, me
 @pytest.mark.django_db
 def test_processing_twice_keeps_the_same_faces(lfw_photos, media_root, pipeline):
     photo, _ = services.photo_create(file=upload(lfw_photos[2]), uploaded_by=None)
-    services.photos_process(photo_ids=[photo.id])
+    processing.photos_encode(photo_ids=[photo.id])
     first = face_rows(photo)
-    services.photos_process(photo_ids=[photo.id])
+    processing.photos_encode(photo_ids=[photo.id])
     second = face_rows(photo)
 
     assert len(first) >= 1 and second == first  # same ids, boxes, embeddings: no duplicates
@@ -93,12 +93,12 @@ def test_processing_twice_keeps_the_same_faces(lfw_photos, media_root, pipeline)
 @pytest.mark.django_db
 def test_reprocessing_keeps_faces_assigned_to_their_people(lfw_photos, media_root, pipeline):
     photo, _ = services.photo_create(file=upload(lfw_photos[0]), uploaded_by=None)
-    services.photos_process(photo_ids=[photo.id])
+    processing.photos_encode(photo_ids=[photo.id])
     face = Face.objects.get(photo=photo, index=0)
     person = PersonFactory(name="Colin Powell")
     faces_assign(person=person, face_ids=[face.id])
 
-    services.photos_process(photo_ids=[photo.id])
+    processing.photos_encode(photo_ids=[photo.id])
     face.refresh_from_db()
     assert (face.person_id, face.assignment) == (person.id, Face.Assignment.MANUAL)
     person.refresh_from_db()
@@ -108,14 +108,14 @@ def test_reprocessing_keeps_faces_assigned_to_their_people(lfw_photos, media_roo
 @pytest.mark.django_db
 def test_reencoding_with_another_encoder_replaces_its_faces_and_keeps_their_people(lfw_photos, media_root, pipeline):
     photo, _ = services.photo_create(file=upload(lfw_photos[4]), uploaded_by=None)
-    box = [float(v) for v in pipeline.encode(services._photo_image(photo))[0].box]
+    box = [float(v) for v in pipeline.encode(processing._photo_image(photo))[0].box]
     person = PersonFactory(name="Serena Williams")
     old = FaceFactory(photo=photo, index=0, box=box, model_id="older-encoder-v0", person=person, assignment="manual")
     stray = FaceFactory(photo=photo, index=1, box=[0, 0, 5, 5], model_id="older-encoder-v0")
     person.cover_face = old
     person.save()
 
-    services.photos_process(photo_ids=[photo.id])
+    processing.photos_encode(photo_ids=[photo.id])
 
     faces = list(Face.objects.filter(photo=photo).order_by("index"))
     assert {face.model_id for face in faces} == {pipeline.spec.model_id}
@@ -134,7 +134,7 @@ def test_processing_the_same_photo_concurrently_leaves_one_set_of_faces(lfw_phot
     def work() -> None:
         try:
             barrier.wait()
-            services.photos_process(photo_ids=[photo.id])
+            processing.photos_encode(photo_ids=[photo.id])
         except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
         finally:
@@ -147,7 +147,7 @@ def test_processing_the_same_photo_concurrently_leaves_one_set_of_faces(lfw_phot
         thread.join(timeout=300)
 
     assert errors == []
-    expected = len(pipeline.encode(services._photo_image(photo)))
+    expected = len(pipeline.encode(processing._photo_image(photo)))
     indexes = list(Face.objects.filter(photo=photo).order_by("index").values_list("index", flat=True))
     assert indexes == list(range(expected))
     photo.refresh_from_db()
@@ -156,13 +156,13 @@ def test_processing_the_same_photo_concurrently_leaves_one_set_of_faces(lfw_phot
 
 @pytest.mark.django_db
 def test_a_stored_file_that_cannot_be_read_fails_the_photo_with_the_reason(lfw_photos, media_root):
-    job = services.upload_job_create(user=None)
+    job = jobs.upload_job_create(user=None)
     photo, _ = services.photo_create(file=upload(lfw_photos[1]), uploaded_by=None, job=job, name="x.jpg")
-    services.job_seal(job=job)
+    jobs.job_seal(job=job)
     path = photo_file_path(photo.file.name)
     path.write_bytes(path.read_bytes()[:300])  # the disk corrupted it after upload
 
-    services.photos_process(photo_ids=[photo.id])  # records the failure; does not raise (so the task is not retried)
+    processing.photos_encode(photo_ids=[photo.id])  # records the failure; does not raise (so the task is not retried)
 
     photo.refresh_from_db()
     assert photo.status == Photo.Status.FAILED and photo.error.startswith("cannot read the stored image: ")
@@ -177,29 +177,29 @@ def test_processing_a_deleted_photo_does_nothing(lfw_photos, media_root, django_
     photo, _ = services.photo_create(file=upload(lfw_photos[1]), uploaded_by=None)
     with django_capture_on_commit_callbacks(execute=True):
         services.photo_delete(photo=photo)
-    services.photos_process(photo_ids=[photo.id])
+    processing.photos_encode(photo_ids=[photo.id])
     assert not Photo.objects.filter(id=photo.id).exists() and Face.objects.count() == 0
 
 
 @pytest.mark.django_db
 def test_a_job_is_done_when_its_last_pending_item_is_processed(lfw_photos, media_root, pipeline):
     stored, _ = services.photo_create(file=upload(lfw_photos[0]), uploaded_by=None)
-    job = services.upload_job_create(user=None)
-    first = services.job_file_add(job=job, file=upload(lfw_photos[5]), name="a.jpg", uploaded_by=None)
-    second = services.job_file_add(job=job, file=upload(lfw_photos[6]), name="a.jpg", uploaded_by=None)
-    skipped = services.job_file_add(job=job, file=upload(lfw_photos[0]), name="b.jpg", uploaded_by=None)
-    refused = services.job_file_add(job=job, file=SimpleUploadedFile("c.jpg", b"nope"), name="c.jpg", uploaded_by=None)
-    services.job_seal(job=job)
+    job = jobs.upload_job_create(user=None)
+    first = ingest.job_file_add(job=job, file=upload(lfw_photos[5]), name="a.jpg", uploaded_by=None)
+    second = ingest.job_file_add(job=job, file=upload(lfw_photos[6]), name="a.jpg", uploaded_by=None)
+    skipped = ingest.job_file_add(job=job, file=upload(lfw_photos[0]), name="b.jpg", uploaded_by=None)
+    refused = ingest.job_file_add(job=job, file=SimpleUploadedFile("c.jpg", b"nope"), name="c.jpg", uploaded_by=None)
+    jobs.job_seal(job=job)
 
     assert [(i.name, i.state) for i in (first, second, skipped, refused)] == [
         ("a.jpg", "pending"), ("a (2).jpg", "pending"), ("b.jpg", "skipped"), ("c.jpg", "failed")
     ]  # fmt: skip
     assert skipped.photo_id == stored.id and refused.photo_id is None and "not an image" in refused.error
     assert job.state == IngestJob.State.RUNNING
-    services.photos_process(photo_ids=[first.photo_id])
+    processing.photos_encode(photo_ids=[first.photo_id])
     job.refresh_from_db()
     assert job.state == IngestJob.State.RUNNING and job.finished_at is None
-    services.photos_process(photo_ids=[second.photo_id])
+    processing.photos_encode(photo_ids=[second.photo_id])
     job.refresh_from_db()
     assert job.state == IngestJob.State.DONE and job.finished_at is not None
 
@@ -207,10 +207,10 @@ def test_a_job_is_done_when_its_last_pending_item_is_processed(lfw_photos, media
 @pytest.mark.django_db
 def test_batched_processing_stores_the_same_faces_as_one_by_one(lfw_photos, media_root, pipeline):
     photos = [services.photo_create(file=upload(path), uploaded_by=None)[0] for path in lfw_photos[:4]]
-    services.photos_process(photo_ids=[photo.id for photo in photos])
+    processing.photos_encode(photo_ids=[photo.id for photo in photos])
     batched = {photo.id: face_rows(photo) for photo in photos}
     for photo in photos:
-        services.photos_process(photo_ids=[photo.id])
+        processing.photos_encode(photo_ids=[photo.id])
     single = {photo.id: face_rows(photo) for photo in photos}
 
     assert all(batched[photo.id] for photo in photos)
@@ -225,12 +225,12 @@ def test_batched_processing_stores_the_same_faces_as_one_by_one(lfw_photos, medi
 def test_a_task_takes_other_waiting_photos_up_to_a_batch_and_leaves_done_ones_alone(
     lfw_photos, media_root, pipeline, monkeypatch
 ):
-    monkeypatch.setattr(services, "BATCH_SIZE", 3)
+    monkeypatch.setattr(processing, "BATCH_SIZE", 3)
     photos = [services.photo_create(file=upload(path), uploaded_by=None, enqueue=False)[0] for path in lfw_photos[:5]]
-    services.photos_process(photo_ids=[photos[4].id])
+    processing.photos_encode(photo_ids=[photos[4].id])
     processed_at = Photo.objects.get(id=photos[4].id).processed_at
 
-    services.photos_process_queued(photo_ids=[photos[3].id, photos[4].id])  # 4 is done: 3, and the 2 oldest waiting
+    processing.photos_claim_and_encode(photo_ids=[photos[3].id, photos[4].id])  # 4 is done: 3, and the 2 oldest waiting
 
     status = dict(Photo.objects.filter(id__in=[p.id for p in photos]).values_list("id", "status"))
     assert [status[photo.id] for photo in photos] == ["done", "done", "pending", "done", "done"]
@@ -243,17 +243,17 @@ def test_reprocess_is_a_job_that_requeues_the_photos(lfw_photos, media_root, dja
     photos = [services.photo_create(file=upload(path), uploaded_by=None)[0] for path in lfw_photos[:2]]
     Photo.objects.filter(id=photos[0].id).update(status=Photo.Status.FAILED, error="boom")
     with django_capture_on_commit_callbacks() as callbacks:
-        job = services.photos_reprocess(photo_ids=[photo.id for photo in photos])
+        job = ingest.photos_reprocess(photo_ids=[photo.id for photo in photos])
     assert len(callbacks) == 1  # the queueing waits for the commit
     assert job.source == IngestJob.Source.REPROCESS and job.state == IngestJob.State.RUNNING
     assert sorted(job.items.values_list("photo_id", "state")) == sorted((p.id, "pending") for p in photos)
     assert set(Photo.objects.filter(id__in=[p.id for p in photos]).values_list("status", "error")) == {("pending", "")}
 
-    empty = services.photos_reprocess(photo_ids=[])
+    empty = ingest.photos_reprocess(photo_ids=[])
     assert empty.state == IngestJob.State.DONE
 
 
 @pytest.mark.django_db
 def test_a_folder_job_refuses_a_path_that_is_not_a_folder(tmp_path):
     with pytest.raises(ApplicationError, match="is not a folder"):
-        services.folder_job_start(path=tmp_path / "missing", user=None)
+        ingest.folder_job_start(path=tmp_path / "missing", user=None)

@@ -10,16 +10,19 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from facesearch.celery import app as celery_app
 from facesearch.core.pipeline import get_pipeline
-from facesearch.photos import services, tasks
+from facesearch.photos import processing, services, tasks
 from facesearch.photos.models import Face, Photo
-from tests.facesearch.photos.support import child_env, start_worker, wait_for
+from tests.facesearch.photos.support import child_env, wait_for
+from tests.live_server import start_worker
 
-KILL_TEST_APP = "tests.facesearch.photos.kill_test_celery"
+GATED_APP = "tests.facesearch.photos.gated_celery"
+KILL_TEST_APP = "tests.facesearch.photos.kill_test_celery"  # gated too, with a short visibility timeout
 
 
 def slow_photo(paths: list[Path], seed: int) -> SimpleUploadedFile:
@@ -39,7 +42,7 @@ def status_of(photo_id: int) -> str:
 def assert_one_set_of_faces(photo: Photo) -> None:
     photo.refresh_from_db()
     assert photo.status == Photo.Status.DONE, photo.error
-    expected = len(get_pipeline().encode(services._photo_image(photo)))
+    expected = len(get_pipeline().encode(processing._photo_image(photo)))
     indexes = list(Face.objects.filter(photo=photo).order_by("index").values_list("index", flat=True))
     assert expected >= 4 and indexes == list(range(expected))
 
@@ -55,23 +58,41 @@ def stop_worker(worker: subprocess.Popen) -> None:
     worker.wait(timeout=120)
 
 
+class Gate:
+    """The test's side of `gated_celery`: see when the photo's run has begun, then let the next run through."""
+
+    def __init__(self) -> None:
+        self.name = f"gate-{os.getpid()}-{time.monotonic_ns()}"
+        self.client = redis.Redis.from_url(os.environ["REDIS_URL"])
+
+    def wait_started(self) -> None:
+        wait_for(
+            lambda: self.client.exists(f"{self.name}:started"), timeout=180, interval=0.02, what="the run to begin"
+        )
+
+    def open(self) -> None:
+        self.client.set(f"{self.name}:open", 1)
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_pool_process_killed_mid_task_has_its_task_redelivered_without_duplicates(lfw_photos):
     photo, _ = services.photo_create(file=slow_photo(lfw_photos[::2], seed=1), uploaded_by=None, enqueue=False)
     queue, hostname = f"pool-kill-{os.getpid()}", f"pool-kill-{os.getpid()}@{os.uname().nodename}"
-    worker = start_worker(app="facesearch.celery", queue=queue, hostname=hostname, env=child_env())
+    gate = Gate()
+    env = child_env(FACESEARCH_TEST_GATE=gate.name)
+    worker = start_worker(app=GATED_APP, queue=queue, hostname=hostname, env=env)  # production's visibility timeout
     try:
         children = pool_processes(hostname)
         assert len(children) == 1
-        tasks.photo_process.apply_async(kwargs={"photo_id": photo.id}, queue=queue)
-        wait_for(lambda: status_of(photo.id) == "processing", timeout=120, interval=0.02, what="the task to start")
-        time.sleep(0.5)  # well inside the encoding, which takes seconds on this photo
+        tasks.photos_process.apply_async(kwargs={"photo_ids": [photo.id]}, queue=queue)
+        gate.wait_started()  # the run has begun and holds the photo
 
         os.kill(children[0], signal.SIGKILL)  # the OOM killer's way: no cleanup, no acknowledgement
         assert status_of(photo.id) == "processing" and not Face.objects.filter(photo=photo).exists()
 
         # reject_on_worker_lost: the main process gives the message back; its new pool process runs it again.
+        gate.open()
         wait_for(lambda: status_of(photo.id) == "done", timeout=300, what="the redelivered task to finish")
         assert pool_processes(hostname) not in ([], children)
     finally:
@@ -83,17 +104,18 @@ def test_a_pool_process_killed_mid_task_has_its_task_redelivered_without_duplica
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_whole_mid_task_has_its_task_redelivered_to_a_new_worker(lfw_photos):
     photo, _ = services.photo_create(file=slow_photo(lfw_photos[1::2], seed=2), uploaded_by=None, enqueue=False)
-    env, queue = child_env(), f"kill-test-{os.getpid()}"
+    gate = Gate()
+    env, queue = child_env(FACESEARCH_TEST_GATE=gate.name), f"kill-test-{os.getpid()}"
     first = start_worker(app=KILL_TEST_APP, queue=queue, hostname=f"first-{os.getpid()}@%h", env=env)
     try:
-        tasks.photo_process.apply_async(kwargs={"photo_id": photo.id}, queue=queue)
-        wait_for(lambda: status_of(photo.id) == "processing", timeout=120, interval=0.02, what="the task to start")
-        time.sleep(0.5)
+        tasks.photos_process.apply_async(kwargs={"photo_ids": [photo.id]}, queue=queue)
+        gate.wait_started()
     finally:
         os.killpg(first.pid, signal.SIGKILL)  # the main process and its pool: the message is left unacknowledged
         first.wait(timeout=30)
     assert status_of(photo.id) == "processing" and not Face.objects.filter(photo=photo).exists()
 
+    gate.open()
     second = start_worker(app=KILL_TEST_APP, queue=queue, hostname=f"second-{os.getpid()}@%h", env=env)
     try:
         wait_for(lambda: status_of(photo.id) == "done", timeout=300, what="the redelivered task to finish")

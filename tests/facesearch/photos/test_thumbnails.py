@@ -38,7 +38,7 @@ def test_a_thumbnail_is_decoded_once_then_served_from_disk(api_client, photo, me
     def no_decoding(*args, **kwargs):
         raise AssertionError("the original was decoded again")
 
-    monkeypatch.setattr(selectors, "read", no_decoding)
+    monkeypatch.setattr(selectors, "read_stored", no_decoding)
     again = api_client.get(f"/api/photos/{photo.id}/image", {"size": 320})
 
     assert size_of(first) == (320, 240) and again.content == first.content == cached.read_bytes()

@@ -8,7 +8,8 @@ import pytest
 from django.core.files import File
 
 from facesearch.photos.models import Face, Photo
-from facesearch.photos.services import photo_create, photos_process
+from facesearch.photos.processing import photos_encode
+from facesearch.photos.services import photo_create
 from tests.facesearch.conftest import central_index, lfw_stem, upload
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ def _store(lfw_dir: Path, stem: str, user) -> Photo:
     with path.open("rb") as handle:
         photo, created = photo_create(file=File(handle, name=path.name), uploaded_by=user, enqueue=False)
     assert created
-    photos_process(photo_ids=[photo.id])
+    photos_encode(photo_ids=[photo.id])
     photo.refresh_from_db()
     assert photo.status == Photo.Status.DONE, photo.error
     return photo

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from facesearch.core.errors import ApplicationError
-from facesearch.photos import services
+from facesearch.photos import ingest, jobs, processing, tasks
 from facesearch.photos.management.progress import job_follow, job_summary
 from facesearch.photos.models import IngestItem
 
@@ -27,15 +27,15 @@ class Command(BaseCommand):
         parser.add_argument("--recursive", "-r", action="store_true", help="include sub-folders")
         parser.add_argument("--user", help="record the photos as uploaded by this user")
         parser.add_argument("--wait", action="store_true", help="follow the processing to the end")
-        parser.add_argument("--batch-size", type=int, default=services.BATCH_SIZE, help="photos per worker task")
+        parser.add_argument("--batch-size", type=int, default=processing.BATCH_SIZE, help="photos per worker task")
 
     def handle(self, *args, path: Path, recursive: bool, user: str | None, wait: bool, batch_size: int, **options):
         uploader = _user(user)
         try:
-            job, resumed = services.folder_job_start(path=path, user=uploader)
+            job, resumed = ingest.folder_job_start(path=path, user=uploader)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        names = services.folder_scan(path=Path(job.path), recursive=recursive)
+        names = ingest.folder_scan(path=Path(job.path), recursive=recursive)
         self.stdout.write(
             f"{'resuming' if resumed else 'started'} job {job.id}: {len(names)} image files in {job.path}"
         )
@@ -48,24 +48,24 @@ class Command(BaseCommand):
                 for name in bar:
                     if stop.requested:
                         break
-                    item, added_now = services.folder_file_ingest(job=job, name=name, user=uploader)
+                    item, added_now = ingest.folder_file_ingest(job=job, name=name, user=uploader)
                     added += added_now
                     if added_now and item.state == IngestItem.State.PENDING:
                         queued.append(item.photo_id)
                     if len(queued) >= batch_size:
-                        services.photos_enqueue(photo_ids=queued, batch_size=batch_size)
+                        tasks.photos_enqueue(photo_ids=queued, batch_size=batch_size)
                         queued = []
         except KeyboardInterrupt:
             stop.requested = True
         finally:
-            services.photos_enqueue(photo_ids=queued, batch_size=batch_size)
+            tasks.photos_enqueue(photo_ids=queued, batch_size=batch_size)
 
         if stop.requested:
-            services.job_interrupt(job=job)
+            jobs.job_interrupt(job=job)
             job_summary(job=job, out=self.stdout)
             self.stdout.write(f"interrupted after adding {added} files; run the same command again to resume")
             raise SystemExit(130)
-        services.job_seal(job=job)
+        jobs.job_seal(job=job)
         self.stdout.write(f"added {added} files ({len(names) - added} were in the job already)")
         if wait and not job_follow(job=job):
             self.stdout.write("stopped waiting; the workers go on with the job")

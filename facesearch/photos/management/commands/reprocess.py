@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from facesearch.photos import services
+from facesearch.photos import ingest
 from facesearch.photos.management.progress import job_follow, job_summary
 from facesearch.photos.models import Photo
 
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             missing = sorted(set(ids) - set(photos.values_list("id", flat=True)))
             if missing:
                 raise CommandError(f"no photos with ids {', '.join(map(str, missing))}")
-        job = services.photos_reprocess(photo_ids=photos.values_list("id", flat=True))
+        job = ingest.photos_reprocess(photo_ids=photos.values_list("id", flat=True))
         self.stdout.write(f"job {job.id}: {job.items.count()} photos queued for re-encoding")
         if wait and not job_follow(job=job):
             self.stdout.write("stopped waiting; the workers go on with the job")

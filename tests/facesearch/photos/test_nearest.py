@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from facesearch.photos.models import Face
-from facesearch.search.selectors import face_nearest, face_nearest_plan
+from facesearch.photos.selectors import face_nearest, face_nearest_plan
 from tests.factories import MODEL_ID, FaceFactory, PersonFactory, PhotoFactory, unit_vector
 
 

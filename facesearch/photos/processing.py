@@ -1,0 +1,270 @@
+"""Processing photos: claim a batch, read, detect, align and encode it, store each photo's faces idempotently.
+
+What a worker task runs (`tasks.photos_process`). It queues nothing itself: re-queueing is the tasks' and services'
+business, so this module sits below both.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+import numpy as np
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F
+from django.db.models.functions import Now
+from django.utils import timezone as django_timezone
+
+import embeddings
+from embeddings import EmbeddingsError
+from facesearch.core.images import jpeg_encode, read_stored
+from facesearch.core.pipeline import get_pipeline
+from facesearch.people.models import Person
+from facesearch.people.services import faces_assign_automatically, people_covers_refresh
+from facesearch.photos.jobs import items_finish
+from facesearch.photos.models import Face, IngestItem, Photo
+from facesearch.photos.storage import photo_file_path
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 8  # photos per run: benchmarks/ingest.py measures the choice
+SAME_FACE_IOU = 0.5  # a re-encoded face whose box overlaps an old one this much is the same face
+
+DB_ERRORS = (OperationalError, InterfaceError)  # transient: the task retries, nothing is recorded
+
+INTERRUPTED = (
+    "processing was interrupted {attempts} times (its worker died, e.g. out of memory); retry it to try once more"
+)
+
+PENDING_AGAIN = {"status": Photo.Status.PENDING, "error": "", "attempts": 0, "status_changed_at": Now()}
+
+
+def photos_claim_and_encode(*, photo_ids: Sequence[int]) -> None:
+    """What a worker task does: process the task's photos that are still to do, topped up to BATCH_SIZE with other
+    photos waiting for their own task, in one `encode_batch`.
+
+    Clients that upload one photo per request queue one task per photo, and encoding photos one at a time runs at
+    well under half the batched speed (benchmarks/ingest.py). So a task also claims waiting (pending) photos, oldest
+    first, skipping rows another worker has locked; their own tasks then find them done and return at once. A photo
+    already done is never processed again by a task (re-encoding goes through `photos_reprocess`, which sets it back
+    to pending). A claimed photo whose worker dies stays 'processing', and its own task, still queued, processes it.
+    """
+    todo = dict(
+        Photo.objects.filter(id__in=photo_ids)
+        .exclude(status=Photo.Status.DONE)
+        .order_by("id")
+        .values_list("id", "attempts")
+    )
+    for photo_id in [
+        photo_id for photo_id, attempts in todo.items() if attempts >= settings.FACESEARCH_PROCESSING_ATTEMPTS
+    ]:
+        photo_fail(photo_id=photo_id, reason=INTERRUPTED.format(attempts=todo.pop(photo_id)))
+    if any(todo.values()):  # a run of these photos died before: one photo per run finds the one that kills it
+        for photo_id in todo:
+            photos_encode(photo_ids=[photo_id])
+        return
+    if not todo:
+        return
+    with transaction.atomic():
+        waiting = (
+            Photo.objects.select_for_update(skip_locked=True)
+            .filter(status=Photo.Status.PENDING)
+            .exclude(id__in=todo)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        claimed = list(waiting[: max(0, BATCH_SIZE - len(todo))])
+        Photo.objects.filter(id__in=claimed).update(status=Photo.Status.PROCESSING, status_changed_at=Now())
+    photos_encode(photo_ids=[*todo, *claimed])
+
+
+def photos_encode(*, photo_ids: Sequence[int]) -> None:
+    """Encode several photos in one `encode_batch` call, then store each photo's faces in its own transaction.
+
+    A photo that cannot be read or encoded is marked failed with the reason (not retried); database errors propagate
+    so the task retries. A photo deleted meanwhile is skipped.
+    """
+    photos = list(Photo.objects.filter(id__in=photo_ids).order_by("id"))
+    if not photos:
+        return
+    # Committed before the networks run, so a worker killed mid-run (out of memory) leaves the count behind.
+    Photo.objects.filter(id__in=[photo.id for photo in photos]).update(
+        status=Photo.Status.PROCESSING, error="", attempts=F("attempts") + 1, status_changed_at=Now()
+    )
+    pipeline = get_pipeline()
+    readable: list[Photo] = []
+    images: list[np.ndarray] = []
+    for photo in photos:
+        try:
+            images.append(_photo_image(photo))
+            readable.append(photo)
+        except (EmbeddingsError, OSError) as exc:
+            photo_fail(photo_id=photo.id, reason=f"cannot read the stored image: {exc}")
+
+    results = None
+    if len(images) > 1:
+        try:
+            results = pipeline.encode_batch(images)
+        except Exception:  # one bad image must not fail the others: find it by encoding them one by one
+            logger.warning("encode_batch failed for photos %s; encoding them one by one", [p.id for p in readable])
+    if results is None:
+        results = [_encode_one(pipeline, photo, image) for photo, image in zip(readable, images, strict=True)]
+
+    for photo, faces in zip(readable, results, strict=True):
+        if faces is not None:
+            _photo_faces_store(photo_id=photo.id, faces=faces, model_id=pipeline.spec.model_id)
+
+
+def photos_stuck_claim(*, older_than: timedelta) -> list[int]:
+    """The photos pending or processing for longer than `older_than`, dated now so the next look waits a full bound.
+
+    A task message can be lost (Redis restarted before it persisted it, the broker down when the photo committed, a
+    message dropped by hand), and then nothing would ever process the photo. Processing twice is harmless (it is
+    idempotent), so the bound only has to exceed a normal wait in the queue plus a run.
+    """
+    with transaction.atomic():
+        stuck = list(
+            Photo.objects.select_for_update(skip_locked=True)
+            .filter(
+                status__in=[Photo.Status.PENDING, Photo.Status.PROCESSING],
+                status_changed_at__lt=django_timezone.now() - older_than,
+            )
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        Photo.objects.filter(id__in=stuck).update(status_changed_at=Now())
+    if stuck:
+        logger.warning("recovery: %d photo(s) stuck for over %s: %s", len(stuck), older_than, stuck)
+    return stuck
+
+
+def _photo_image(photo: Photo) -> np.ndarray:
+    return read_stored(photo_file_path(photo.file.name))
+
+
+def _encode_one(pipeline: embeddings.FacePipeline, photo: Photo, image: np.ndarray) -> list[embeddings.Face] | None:
+    """Faces of one image, or None after recording why they could not be had."""
+    try:
+        return pipeline.encode(image)
+    except DB_ERRORS:
+        raise
+    except Exception as exc:
+        logger.exception("encoding photo %s failed", photo.id)
+        photo_fail(photo_id=photo.id, reason=f"face encoding failed: {exc}")
+        return None
+
+
+def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id: str) -> None:
+    """Replace the photo's faces by `faces`, in one transaction under the photo's row lock.
+
+    A new face that overlaps an old one (IoU >= SAME_FACE_IOU) takes its place: same encoder → the row is updated in
+    place (its id, person and cover-face role survive); another encoder → a new row inherits the person. Old faces
+    left unmatched are deleted. So re-running never duplicates and a re-encode keeps people's assignments. Faces new
+    to the photo are named automatically when they are that close to an enrolled face.
+    """
+    with transaction.atomic():
+        photo = Photo.objects.select_for_update(no_key=True).filter(id=photo_id).first()
+        if photo is None:
+            return  # deleted while it was being encoded
+        old_faces = list(Face.objects.select_for_update(no_key=True).filter(photo=photo).defer("crop", "embedding"))
+        matches = _match_faces(old_faces, faces)
+        kept = {new: old for new, old in matches.items() if old.model_id == model_id}
+        inherited = {new: old for new, old in matches.items() if old.model_id != model_id}
+        obsolete = [old for old in old_faces if old not in kept.values()]
+
+        # Free the (photo, model_id, index) slots of the rows kept, then write their final values.
+        offset = 16384  # above any real face index; PositiveSmallIntegerField holds up to 32767
+        Face.objects.filter(id__in=[old.id for old in kept.values()]).update(index=F("index") + offset)
+        for new, old in kept.items():
+            Face.objects.filter(id=old.id).update(**_face_fields(faces[new], index=new, model_id=model_id))
+
+        created = Face.objects.bulk_create(
+            Face(
+                photo=photo,
+                **_face_fields(faces[new], index=new, model_id=model_id),
+                **(_assignment_of(inherited[new]) if new in inherited else {}),
+            )
+            for new in range(len(faces))
+            if new not in kept
+        )
+        replacement = {inherited[face.index].id: face.id for face in created if face.index in inherited}
+        for old_id, new_id in replacement.items():
+            Person.objects.filter(cover_face_id=old_id).update(cover_face_id=new_id)
+        Face.objects.filter(id__in=[old.id for old in obsolete]).delete()
+        people_covers_refresh({old.person_id for old in obsolete})
+        if settings.FACESEARCH_AUTO_ASSIGN:  # new faces only: a face kept from before keeps what a person decided
+            faces_assign_automatically(
+                faces=[face for face in created if face.person_id is None],
+                max_distance=get_pipeline().spec.auto_assign_distance,
+            )
+
+        photo.status, photo.error = Photo.Status.DONE, ""
+        photo.model_id, photo.processed_at = model_id, django_timezone.now()
+        photo.status_changed_at = photo.processed_at
+        photo.save(update_fields=["status", "error", "model_id", "processed_at", "status_changed_at"])
+        items_finish(photo_id=photo.id, state=IngestItem.State.DONE)
+
+
+def _face_fields(face: embeddings.Face, *, index: int, model_id: str) -> dict:
+    return {
+        "index": index,
+        "box": [round(float(v), 2) for v in face.box],
+        "landmarks": [[round(float(x), 2), round(float(y), 2)] for x, y in np.asarray(face.landmarks)],
+        "score": float(face.score),
+        "box_size": float(face.quality.box_size),
+        "sharpness": float(face.quality.sharpness),
+        "yaw": float(face.quality.yaw),
+        "pitch": float(face.quality.pitch),
+        "roll": float(face.quality.roll),
+        "crop": jpeg_encode(face.crop),
+        "model_id": model_id,
+        "embedding": np.asarray(face.embedding, dtype=np.float32),
+    }
+
+
+def _assignment_of(old: Face) -> dict:
+    """A person carried over to another encoder's face; a distance measured by the old encoder no longer holds."""
+    return {"person_id": old.person_id, "assignment": old.assignment, "assignment_distance": None}
+
+
+def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _match_faces(old_faces: list[Face], new_faces: list[embeddings.Face]) -> dict[int, Face]:
+    """Greedy best-overlap matching of new faces (by index) to old rows; a tie prefers the same encoder."""
+    candidates = sorted(
+        (
+            (_iou(old.box, new.box), old.model_id == new.model_id, -old.id, new_index, old)
+            for new_index, new in enumerate(new_faces)
+            for old in old_faces
+        ),
+        key=lambda c: c[:4],
+        reverse=True,
+    )
+    matches: dict[int, Face] = {}
+    used: set[int] = set()
+    for overlap, _, _, new_index, old in candidates:
+        if overlap < SAME_FACE_IOU:
+            break
+        if new_index not in matches and old.id not in used:
+            matches[new_index] = old
+            used.add(old.id)
+    return matches
+
+
+def photo_fail(*, photo_id: int, reason: str) -> None:
+    with transaction.atomic():
+        photo = Photo.objects.select_for_update(no_key=True).filter(id=photo_id).first()
+        if photo is None:
+            return
+        photo.status, photo.error, photo.processed_at = Photo.Status.FAILED, reason[:2000], django_timezone.now()
+        photo.status_changed_at = photo.processed_at
+        photo.save(update_fields=["status", "error", "processed_at", "status_changed_at"])
+        items_finish(photo_id=photo_id, state=IngestItem.State.FAILED, error=photo.error)
