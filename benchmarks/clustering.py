@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from search import lfw_embeddings
 
-from embeddings import cluster, get_spec
+from embeddings import cluster, get_spec, same_person
 
 WINDOW = 2000
 SEEDS = range(5)
@@ -80,7 +80,7 @@ def person_suggestions(real, group_distance: float) -> dict[float, dict[str, flo
     known, right, distance = (np.array(column) for column in zip(*outcomes, strict=True))
     results = {}
     for cut in (*PERSON_CUTS, real.threshold):
-        named = distance <= cut
+        named = same_person(distance, cut)  # as `face_groups_suggested` names a group (`face_nearest`'s cut)
         results[cut] = {
             "right": (named & right).sum() / max(named.sum(), 1),
             "recall": (named & right & known).sum() / known.sum(),

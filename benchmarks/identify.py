@@ -30,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from search import lfw_embeddings
 
+from embeddings import same_person  # the product's decision: strictly closer than the threshold or cut
+
 MIN_IMAGES = 6
 GALLERY_SIZES = (1, 2, 3, 5)
 AUTO_CUTS = (0.6, 0.65, 0.7, 0.75, 0.8)
@@ -65,9 +67,9 @@ def automatic_naming(names: np.ndarray, vectors: np.ndarray, k: int, seed: int) 
     nearest = probe_d.min(axis=1)
     for cut in AUTO_CUTS:
         results[cut] = {
-            "right": np.mean(right & (nearest <= cut)),
-            "wrong": np.mean(~right & (nearest <= cut)),
-            "strangers": np.mean(stranger_d <= cut),
+            "right": np.mean(right & same_person(nearest, cut)),
+            "wrong": np.mean(~right & same_person(nearest, cut)),
+            "strangers": np.mean(same_person(stranger_d, cut)),
         }
     return results
 
@@ -96,10 +98,10 @@ def evaluate(names: np.ndarray, vectors: np.ndarray, k: int, seed: int, threshol
         _, stranger_dist = answers["stranger"]
         t1 = np.quantile(stranger_dist, 0.01)  # 1% of strangers fall within this distance
         results[strategy] = {
-            "accuracy": np.mean(right & (dist <= threshold)),
-            "misidentified": np.mean(~right & (dist <= threshold)),
-            "false_accept": np.mean(stranger_dist <= threshold),
-            "dir_at_far1": np.mean(right & (dist <= t1)),
+            "accuracy": np.mean(right & same_person(dist, threshold)),
+            "misidentified": np.mean(~right & same_person(dist, threshold)),
+            "false_accept": np.mean(same_person(stranger_dist, threshold)),
+            "dir_at_far1": np.mean(right & same_person(dist, t1)),
             "rank1": np.mean(right),
             "t_far1": t1,
         }
@@ -116,7 +118,7 @@ def main() -> None:
     different = real.names[a] != real.names[b]
     pair_distances = np.linalg.norm(real.vectors[a[different]] - real.vectors[b[different]], axis=1)
     print(
-        f"1:1 false matches at the threshold: {np.mean(pair_distances <= threshold):.2%} "
+        f"1:1 false matches at the threshold: {np.mean(same_person(pair_distances, threshold)):.2%} "
         "of random different-person pairs"
     )
     print()

@@ -1,16 +1,24 @@
-"""What every app's REST API shares: the page envelope (and its schema), page filters, absolute links."""
+"""What every app's REST API shares: the page envelope (and its schema), page filters and the list helper, absolute
+links, the error shape with the responses every app documents, and the shapes several apps show (`Face`, `PersonRef`).
+"""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import inline_serializer
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from facesearch.photos.models import Face
+
+# ------------------------------------------------------------------------------------------------------ pagination
 
 
 class Pagination(PageNumberPagination):
@@ -41,13 +49,96 @@ def page_schema(serializer_class: type[serializers.Serializer]) -> serializers.S
     )
 
 
-def paginated_response(request: Request, view: APIView, queryset: QuerySet, serializer_class) -> Response:
+def list_response(
+    request: Request,
+    view: APIView,
+    *,
+    filter_serializer_class: type[PageFilterSerializer],
+    selector: Callable[..., QuerySet],
+    output_serializer_class: type[serializers.Serializer],
+) -> Response:
+    """A page of `selector(filters=...)`: the query parameters validated first (a 400 names the bad ones), filters
+    left unset (None) dropped, then the page serialized with the request in the context (for absolute links)."""
+    params = filter_serializer_class(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    filters = {key: value for key, value in params.validated_data.items() if value is not None}
     paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)
+    page = paginator.paginate_queryset(selector(filters=filters), request, view=view)
+    return paginator.get_paginated_response(output_serializer_class(page, many=True, context={"request": request}).data)
 
 
 def absolute_url(context: dict, path: str) -> str:
     """`path` as an absolute URL when the serializer has the request, else as it is."""
     request = context.get("request")
     return request.build_absolute_uri(path) if request else path
+
+
+# ---------------------------------------------------------------------------------------------------------- errors
+
+
+class ErrorOutputSerializer(serializers.Serializer):  # what `core.errors.exception_handler` answers with
+    message = serializers.CharField()
+    extra = serializers.DictField()
+
+    class Meta:
+        ref_name = "Error"
+
+
+def error_responses(descriptions: dict[int, str]) -> dict[int, OpenApiResponse]:
+    """The `responses` of an operation's errors: each status with what it means there, all in the one error shape."""
+    return {status: OpenApiResponse(ErrorOutputSerializer, description=text) for status, text in descriptions.items()}
+
+
+NOT_AUTHENTICATED = error_responses({401: "not authenticated"})
+PAGE_NOT_FOUND = error_responses({404: "no such page: `page` is past the last"})
+UNSUPPORTED_MEDIA_TYPE = error_responses({415: "a body of an undocumented type"})
+
+
+# -------------------------------------------------------------------------------------------------- shared shapes
+# Serializers carry comments, not docstrings: drf-spectacular would publish a docstring as the schema's description.
+
+
+class PersonRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+    class Meta:
+        ref_name = "PersonRef"
+
+
+class QualitySerializer(serializers.Serializer):
+    box_size = serializers.FloatField(help_text="min(width, height) of the box, pixels")
+    sharpness = serializers.FloatField(help_text="variance of the Laplacian of the aligned crop; low is blurred")
+    yaw = serializers.FloatField()
+    pitch = serializers.FloatField()
+    roll = serializers.FloatField()
+
+    class Meta:
+        ref_name = "FaceQuality"
+
+
+def face_crop_url(context: dict, face_id: int) -> str:
+    """The link of a face's crop image (absolute when the serializer has the request)."""
+    return absolute_url(context, reverse("photos:face-crop", args=[face_id]))
+
+
+class FaceOutputSerializer(serializers.Serializer):  # one `Face` in photos, lists, people, suggestions and matches
+    id = serializers.IntegerField()
+    photo = serializers.IntegerField(source="photo_id")
+    index = serializers.IntegerField(help_text="position within the photo, most prominent first")
+    box = serializers.ListField(child=serializers.FloatField(), help_text="[x1, y1, x2, y2] in photo pixels")
+    landmarks = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()))
+    score = serializers.FloatField(help_text="detection confidence")
+    quality = QualitySerializer(source="*")
+    model_id = serializers.CharField()
+    person = PersonRefSerializer(allow_null=True)
+    assignment = serializers.ChoiceField(choices=[*Face.Assignment.values, ""])
+    assignment_distance = serializers.FloatField(allow_null=True)
+    crop_url = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Face"
+
+    def get_crop_url(self, face: Face) -> str:
+        return face_crop_url(self.context, face.id)

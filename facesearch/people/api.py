@@ -1,36 +1,37 @@
 """REST API of people: create, list (with face counts and covers), rename, delete, enrol and remove faces, merge.
 
 Views are thin: validate with an InputSerializer/FilterSerializer, call one service or selector, serialize out.
-Face shapes, errors and person references are the photos API's, so clients see one `Face` everywhere.
+Face shapes, errors and person references are facesearch/core/api.py's, so clients see one `Face` everywhere.
 """
 
 from __future__ import annotations
 
-from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from facesearch.core.api import PageFilterSerializer, absolute_url, page_schema, paginated_response
+from facesearch.core.api import (
+    NOT_AUTHENTICATED,
+    PAGE_NOT_FOUND,
+    UNSUPPORTED_MEDIA_TYPE,
+    FaceOutputSerializer,
+    PageFilterSerializer,
+    PersonRefSerializer,
+    error_responses,
+    face_crop_url,
+    list_response,
+    page_schema,
+)
 from facesearch.core.errors import ApplicationError
 from facesearch.people import selectors, services
 from facesearch.people.models import Person
-from facesearch.photos.api import (
-    PAGE_NOT_FOUND,
-    UNSUPPORTED_MEDIA_TYPE,
-    ErrorOutputSerializer,
-    FaceOutputSerializer,
-    PersonRefSerializer,
-)
 from facesearch.photos.models import Face
 
-ERRORS = {
-    400: OpenApiResponse(ErrorOutputSerializer, description="invalid input; nothing changed"),
-    401: OpenApiResponse(ErrorOutputSerializer, description="not authenticated"),
-}
-NOT_FOUND = {404: OpenApiResponse(ErrorOutputSerializer, description="no such person (or face)")}
+ERRORS = {**error_responses({400: "invalid input; nothing changed"}), **NOT_AUTHENTICATED}
+NOT_FOUND = error_responses({404: "no such person (or face)"})
 
 
 class CoverOutputSerializer(serializers.Serializer):
@@ -41,7 +42,7 @@ class CoverOutputSerializer(serializers.Serializer):
         ref_name = "PersonCover"
 
     def get_crop_url(self, cover: dict) -> str:
-        return absolute_url(self.context, reverse("photos:face-crop", args=[cover["face_id"]]))
+        return face_crop_url(self.context, cover["face_id"])
 
 
 class PersonOutputSerializer(serializers.Serializer):
@@ -63,16 +64,20 @@ class PersonOutputSerializer(serializers.Serializer):
         return CoverOutputSerializer({"face_id": person.cover_id}, context=self.context).data
 
 
-def _person(person_id: int) -> Person:
-    """The person with its list annotations (face_count, cover_id), or a 404."""
-    person = selectors.person_list().filter(pk=person_id).first()
+def _person(person_id: int, *, listed: bool = False) -> Person:
+    """The person, or a 404; `listed`: with the list annotations (face_count, cover_id), which only answers show.
+
+    A write reads the plain row, changes it, then reads the annotated person once, for its answer (`_person_data`).
+    """
+    people = selectors.person_list() if listed else Person.objects.all()
+    person = people.filter(pk=person_id).first()
     if person is None:
         raise ApplicationError("No such person.", {"id": person_id}, status=404)
     return person
 
 
 def _person_data(request: Request, person_id: int) -> dict:
-    return PersonOutputSerializer(_person(person_id), context={"request": request}).data
+    return PersonOutputSerializer(_person(person_id, listed=True), context={"request": request}).data
 
 
 class PersonListApi(APIView):
@@ -92,10 +97,13 @@ class PersonListApi(APIView):
         responses={200: page_schema(PersonOutputSerializer), **ERRORS, **PAGE_NOT_FOUND},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        people = selectors.person_list(filters=filters.validated_data)
-        return paginated_response(request, self, people, PersonOutputSerializer)
+        return list_response(
+            request,
+            self,
+            filter_serializer_class=self.FilterSerializer,
+            selector=selectors.person_list,
+            output_serializer_class=PersonOutputSerializer,
+        )
 
     @extend_schema(
         operation_id="people_create",
@@ -159,8 +167,16 @@ class PersonFaceListApi(APIView):
         responses={200: page_schema(FaceOutputSerializer), **ERRORS, **NOT_FOUND},
     )
     def get(self, request: Request, person_id: int) -> Response:
-        faces = selectors.person_faces(person=_person(person_id))
-        return paginated_response(request, self, faces, FaceOutputSerializer)
+        def faces(filters: dict) -> QuerySet[Face]:  # an unknown person is a 404 once the page parameters are valid
+            return selectors.person_faces(person=_person(person_id))
+
+        return list_response(
+            request,
+            self,
+            filter_serializer_class=PageFilterSerializer,
+            selector=faces,
+            output_serializer_class=FaceOutputSerializer,
+        )
 
     @extend_schema(
         operation_id="people_faces_enrol",

@@ -5,10 +5,13 @@ Rows change only through the services: pages are read-only, actions and deletion
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -16,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 
 from facesearch.people.models import Person
 from facesearch.people.services import faces_assign, faces_unassign, person_create
-from facesearch.photos import selectors, services
+from facesearch.photos import ingest, selectors, services
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 
 BOX_COLOURS = ("#22c55e", "#3b82f6", "#f59e0b", "#ef4444", "#a855f7", "#14b8a6")
@@ -34,6 +37,12 @@ def _photo_image_url(photo_id: int, size: int) -> str:
 
 def _face_crop(face: Face, size: int = 64) -> str:
     return _thumbnail(reverse("photos:face-crop", args=[face.id]), size)
+
+
+def _annotation_column(name: str, *, description: str | None = None) -> Callable[[admin.ModelAdmin, Model], Any]:
+    """A changelist column showing the queryset's annotation `name`, sortable by it: `list_display` takes only model
+    fields by name, and counts are annotations."""
+    return admin.display(description=description or name, ordering=name)(lambda self, obj: getattr(obj, name))
 
 
 def photo_with_boxes(photo: Photo, faces: list[Face], *, size: int = 1024) -> str:
@@ -108,9 +117,7 @@ class PhotoAdmin(admin.ModelAdmin):
     def thumbnail(self, photo: Photo) -> str:
         return _thumbnail(_photo_image_url(photo.id, 96), 96)
 
-    @admin.display(description="faces", ordering="face_count")
-    def face_count(self, photo: Photo) -> int:
-        return photo.face_count
+    face_count = _annotation_column("face_count", description="faces")
 
     @admin.display(description="photo and its faces")
     def preview(self, photo: Photo) -> str:
@@ -121,7 +128,7 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-encode the selected photos (as a job)")
     def reprocess(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
-        job = services.photos_reprocess(photo_ids=list(queryset.values_list("id", flat=True)), user=request.user)
+        job = ingest.photos_reprocess(photo_ids=list(queryset.values_list("id", flat=True)), user=request.user)
         url = reverse("admin:photos_ingestjob_change", args=[job.id])
         self.message_user(
             request, format_html('Queued {} photos: <a href="{}">job {}</a>.', job.items.count(), url, job.id)
@@ -251,33 +258,17 @@ class IngestJobAdmin(admin.ModelAdmin):
         return False  # jobs come from uploads, `manage.py ingest` and `manage.py reprocess`
 
     @admin.display(description="progress")
-    def progress_bar(self, job: IngestJob) -> str:
-        finished = job.done + job.skipped + job.failed
-        percent = round(100 * finished / job.total) if job.total else 100
+    def progress_bar(self, job: IngestJob) -> str:  # `finished` and `progress` as `selectors.job_list` computes them
         return format_html(
             '<progress value="{}" max="{}" title="{}/{}" style="width:8em"></progress> {}%',
-            finished, job.total or 1, finished, job.total, percent,
+            job.finished, job.total or 1, job.finished, job.total, round(100 * job.progress),
         )  # fmt: skip
 
-    @admin.display(description="total", ordering="total")
-    def total(self, job: IngestJob) -> int:
-        return job.total
-
-    @admin.display(description="done", ordering="done")
-    def done(self, job: IngestJob) -> int:
-        return job.done
-
-    @admin.display(description="skipped", ordering="skipped")
-    def skipped(self, job: IngestJob) -> int:
-        return job.skipped
-
-    @admin.display(description="failed", ordering="failed")
-    def failed(self, job: IngestJob) -> int:
-        return job.failed
-
-    @admin.display(description="pending", ordering="pending")
-    def pending(self, job: IngestJob) -> int:
-        return job.pending
+    total = _annotation_column("total")
+    done = _annotation_column("done")
+    skipped = _annotation_column("skipped")
+    failed = _annotation_column("failed")
+    pending = _annotation_column("pending")
 
     @admin.display(description="items")
     def counts(self, job: IngestJob) -> str:
@@ -290,7 +281,7 @@ class IngestJobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry the failed items of the selected jobs")
     def retry(self, request: HttpRequest, queryset: QuerySet[IngestJob]) -> None:
-        retried = sum(services.job_retry(job=job) for job in queryset)
+        retried = sum(ingest.job_retry(job=job) for job in queryset)
         self.message_user(request, f"{retried} failed items queued again.", messages.SUCCESS)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import mimetypes
 
+from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -18,69 +19,31 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from embeddings import EmbeddingsError
-from facesearch.core.api import PageFilterSerializer, absolute_url, page_schema, paginated_response
+from facesearch.core.api import (
+    NOT_AUTHENTICATED,
+    PAGE_NOT_FOUND,
+    UNSUPPORTED_MEDIA_TYPE,
+    FaceOutputSerializer,
+    PageFilterSerializer,
+    absolute_url,
+    error_responses,
+    list_response,
+    page_schema,
+)
 from facesearch.core.errors import ApplicationError
 from facesearch.core.throttling import WriteScopedRateThrottle
 from facesearch.core.uploads import PhotoUploadHandler
 from facesearch.people.models import Person
 from facesearch.people.services import faces_assign, faces_unassign
-from facesearch.photos import selectors, services
+from facesearch.photos import ingest, selectors, services
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 from facesearch.photos.storage import photo_file_path
 
 BROWSER_FORMATS = frozenset({"jpg", "png", "webp", "gif", "avif", "bmp"})
 
 
-# ------------------------------------------------------------------------------------------------ shared shapes
-
-
-class ErrorOutputSerializer(serializers.Serializer):
-    message = serializers.CharField()
-    extra = serializers.DictField()
-
-    class Meta:
-        ref_name = "Error"
-
-
-class PersonRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-
-    class Meta:
-        ref_name = "PersonRef"
-
-
-class QualitySerializer(serializers.Serializer):
-    box_size = serializers.FloatField(help_text="min(width, height) of the box, pixels")
-    sharpness = serializers.FloatField(help_text="variance of the Laplacian of the aligned crop; low is blurred")
-    yaw = serializers.FloatField()
-    pitch = serializers.FloatField()
-    roll = serializers.FloatField()
-
-    class Meta:
-        ref_name = "FaceQuality"
-
-
-class FaceOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    photo = serializers.IntegerField(source="photo_id")
-    index = serializers.IntegerField(help_text="position within the photo, most prominent first")
-    box = serializers.ListField(child=serializers.FloatField(), help_text="[x1, y1, x2, y2] in photo pixels")
-    landmarks = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()))
-    score = serializers.FloatField(help_text="detection confidence")
-    quality = QualitySerializer(source="*")
-    model_id = serializers.CharField()
-    person = PersonRefSerializer(allow_null=True)
-    assignment = serializers.ChoiceField(choices=[*Face.Assignment.values, ""])
-    assignment_distance = serializers.FloatField(allow_null=True)
-    crop_url = serializers.SerializerMethodField()
-    created_at = serializers.DateTimeField()
-
-    class Meta:
-        ref_name = "Face"
-
-    def get_crop_url(self, face: Face) -> str:
-        return absolute_url(self.context, reverse("photos:face-crop", args=[face.id]))
+# ------------------------------------------------------------------------------------------------------- shapes
+# Shapes other apps show too (`Face`, `PersonRef`, `Error`) are in facesearch/core/api.py.
 
 
 class PhotoOutputSerializer(serializers.Serializer):
@@ -130,7 +93,7 @@ class JobOutputSerializer(serializers.Serializer):
         ref_name = "Job"
 
     def get_progress(self, job: IngestJob) -> float:
-        return round((job.done + job.skipped + job.failed) / job.total, 4) if job.total else 1.0
+        return round(job.progress, 4)  # computed by `selectors.job_list`, shown to 4 places
 
 
 class ItemOutputSerializer(serializers.Serializer):
@@ -182,13 +145,8 @@ def _job_detail(request: Request, job_id: int) -> dict:
     return JobDetailOutputSerializer(progress.job, context={"request": request}).data
 
 
-ERRORS = {
-    400: OpenApiResponse(ErrorOutputSerializer, description="invalid input; nothing was stored"),
-    401: OpenApiResponse(ErrorOutputSerializer, description="not authenticated"),
-}
-NOT_FOUND = {404: OpenApiResponse(ErrorOutputSerializer, description="no such id")}
-PAGE_NOT_FOUND = {404: OpenApiResponse(ErrorOutputSerializer, description="no such page: `page` is past the last")}
-UNSUPPORTED_MEDIA_TYPE = {415: OpenApiResponse(ErrorOutputSerializer, description="a body of an undocumented type")}
+ERRORS = {**error_responses({400: "invalid input; nothing was stored"}), **NOT_AUTHENTICATED}
+NOT_FOUND = error_responses({404: "no such id"})
 IMAGE = {(200, "image/jpeg"): OpenApiTypes.BINARY}
 UPLOAD_RESULT = PolymorphicProxySerializer(
     component_name="PhotoUploadResponse",
@@ -238,10 +196,12 @@ class PhotoListApi(APIView):
         responses={200: page_schema(PhotoOutputSerializer), **ERRORS, **PAGE_NOT_FOUND},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        return paginated_response(
-            request, self, selectors.photo_list(filters=filters.validated_data), PhotoOutputSerializer
+        return list_response(
+            request,
+            self,
+            filter_serializer_class=self.FilterSerializer,
+            selector=selectors.photo_list,
+            output_serializer_class=PhotoOutputSerializer,
         )
 
     @extend_schema(
@@ -271,12 +231,16 @@ class PhotoListApi(APIView):
             data = PhotoOutputSerializer(photo, context=context).data
             return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-        job, items = services.photos_upload(files=serializer.validated_data["files"], uploaded_by=request.user)
+        job, items = ingest.photos_upload(files=serializer.validated_data["files"], uploaded_by=request.user)
+        photos = {
+            photo.id: PhotoOutputSerializer(photo, context=context).data
+            for photo in selectors.photo_list().filter(id__in=[item.photo_id for item in items if item.photo_id])
+        }  # one read of the photos with their faces, however many files
         results = [
             {
                 "name": item.name,
                 "created": item.state == IngestItem.State.PENDING,
-                "photo": PhotoOutputSerializer(item.photo, context=context).data if item.photo else None,
+                "photo": photos.get(item.photo_id),
                 "error": item.error if item.state == IngestItem.State.FAILED else None,
             }
             for item in items
@@ -357,10 +321,13 @@ class FaceListApi(APIView):
         responses={200: page_schema(FaceOutputSerializer), **ERRORS, **PAGE_NOT_FOUND},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        data = {key: value for key, value in filters.validated_data.items() if value is not None}
-        return paginated_response(request, self, selectors.face_list(filters=data), FaceOutputSerializer)
+        return list_response(
+            request,
+            self,
+            filter_serializer_class=self.FilterSerializer,
+            selector=selectors.face_list,
+            output_serializer_class=FaceOutputSerializer,
+        )
 
 
 class FaceDetailApi(APIView):
@@ -421,10 +388,12 @@ class JobListApi(APIView):
         responses={200: page_schema(JobOutputSerializer), **ERRORS, **PAGE_NOT_FOUND},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        return paginated_response(
-            request, self, selectors.job_list(filters=filters.validated_data), JobOutputSerializer
+        return list_response(
+            request,
+            self,
+            filter_serializer_class=self.FilterSerializer,
+            selector=selectors.job_list,
+            output_serializer_class=JobOutputSerializer,
         )
 
 
@@ -444,11 +413,16 @@ class JobItemListApi(APIView):
         responses={200: page_schema(ItemOutputSerializer), **ERRORS, **NOT_FOUND},
     )
     def get(self, request: Request, job_id: int) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        job = get_object_or_404(IngestJob, id=job_id)
-        items = selectors.job_items(job=job, state=filters.validated_data.get("state"))
-        return paginated_response(request, self, items, ItemOutputSerializer)
+        def items(filters: dict) -> QuerySet[IngestItem]:  # an unknown job is a 404 once the filters are valid
+            return selectors.job_items(job=get_object_or_404(IngestJob, id=job_id), state=filters.get("state"))
+
+        return list_response(
+            request,
+            self,
+            filter_serializer_class=self.FilterSerializer,
+            selector=items,
+            output_serializer_class=ItemOutputSerializer,
+        )
 
 
 class JobRetryApi(APIView):
@@ -465,5 +439,5 @@ class JobRetryApi(APIView):
         description="Queue the job's failed items again (a refused upload cannot be retried: its bytes were not kept).",
     )
     def post(self, request: Request, job_id: int) -> Response:
-        retried = services.job_retry(job=get_object_or_404(IngestJob, id=job_id))
+        retried = ingest.job_retry(job=get_object_or_404(IngestJob, id=job_id))
         return Response({"retried": retried, "job": _job_detail(request, job_id)})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -16,30 +16,36 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from facesearch.core.api import absolute_url
-from facesearch.core.uploads import QueryImageUploadHandler
-from facesearch.photos.api import (
+from facesearch.core.api import (
+    NOT_AUTHENTICATED,
     UNSUPPORTED_MEDIA_TYPE,
-    ErrorOutputSerializer,
     FaceOutputSerializer,
     PersonRefSerializer,
+    absolute_url,
+    error_responses,
 )
+from facesearch.core.uploads import QueryImageUploadHandler
 from facesearch.photos.models import Photo
 from facesearch.search import services
 
 THUMB_SIZE = 256
 
 ERRORS = {
-    400: OpenApiResponse(ErrorOutputSerializer, description="missing or unreadable file, invalid parameters"),
-    401: OpenApiResponse(ErrorOutputSerializer, description="not authenticated"),
-    404: OpenApiResponse(ErrorOutputSerializer, description="unknown face id"),
-    409: OpenApiResponse(ErrorOutputSerializer, description="the stored face was encoded by another encoder"),
-    422: OpenApiResponse(ErrorOutputSerializer, description="no face was found in an image"),
+    **error_responses({400: "missing or unreadable file, invalid parameters"}),
+    **NOT_AUTHENTICATED,
+    **error_responses(
+        {
+            404: "unknown face id",
+            409: "the stored face was encoded by another encoder",
+            422: "no face was found in an image",
+        }
+    ),
     **UNSUPPORTED_MEDIA_TYPE,
-    429: OpenApiResponse(
-        ErrorOutputSerializer,
-        description="over the user's search rate, or the server is busy with other searches (its networks run a "
-        "few at a time): retry after `extra.wait` seconds, also sent as `Retry-After`",
+    **error_responses(
+        {
+            429: "over the user's search rate, or the server is busy with other searches (its networks run a few at "
+            "a time): retry after `extra.wait` seconds, also sent as `Retry-After`"
+        }
     ),
 }
 
@@ -140,7 +146,7 @@ class SearchApi(QueryImageApi):
         face_index = serializers.IntegerField(help_text="the query face searched for")
         matches = MatchOutputSerializer(many=True, help_text="nearest first")
         threshold = serializers.FloatField(help_text="the encoder's calibrated same-person distance")
-        max_distance = serializers.FloatField(help_text="matches farther than this were left out")
+        max_distance = serializers.FloatField(help_text="matches at this distance or farther were left out")
 
         class Meta:
             ref_name = "SearchResult"
@@ -149,7 +155,7 @@ class SearchApi(QueryImageApi):
         operation_id="search",
         request={"multipart/form-data": InputSerializer, "application/json": InputSerializer},
         responses={200: OutputSerializer, **ERRORS},
-        description="Faces like the query face, nearest first, at most `limit`, none farther than `max_distance`. "
+        description="Faces like the query face, nearest first, at most `limit`, none at `max_distance` or farther. "
         "Only the largest faces of a query image are encoded, at most FACESEARCH_MAX_QUERY_FACES (10 by default). "
         "The query image is not stored.",
     )
@@ -159,9 +165,9 @@ class SearchApi(QueryImageApi):
         data = serializer.validated_data
         options = {"limit": data["limit"], "max_distance": data.get("max_distance")}
         if "face_id" in data:
-            result = services.search_by_face(user=request.user, face_id=data["face_id"], **options)
+            result = services.faces_search_by_face(user=request.user, face_id=data["face_id"], **options)
         else:
-            result = services.search_by_photo(
+            result = services.faces_search_by_photo(
                 user=request.user, file=data["file"], face_index=data["face_index"], **options
             )
         return Response(self.OutputSerializer(result, context={"request": request}).data)
@@ -199,7 +205,7 @@ class IdentifyApi(QueryImageApi):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        faces = services.identify(user=request.user, file=data["file"], max_distance=data.get("max_distance"))
+        faces = services.faces_identify(user=request.user, file=data["file"], max_distance=data.get("max_distance"))
         return Response(self.OutputSerializer({"faces": faces}).data)
 
 
@@ -238,5 +244,5 @@ class VerifyApi(QueryImageApi):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = services.verify(user=request.user, **serializer.validated_data)
+        result = services.faces_verify(user=request.user, **serializer.validated_data)
         return Response(self.OutputSerializer(result).data)

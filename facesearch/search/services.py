@@ -22,8 +22,8 @@ from facesearch.core.inference import get_gate
 from facesearch.core.pipeline import get_pipeline
 from facesearch.people.models import Person
 from facesearch.photos.models import Face
+from facesearch.photos.selectors import face_nearest
 from facesearch.search.models import AuditLog
-from facesearch.search.selectors import face_nearest
 
 Box = tuple[float, float, float, float]
 
@@ -175,7 +175,7 @@ def _search(
     )
 
 
-def search_by_photo(
+def faces_search_by_photo(
     *,
     user: AbstractBaseUser | None,
     file: UploadedFile,
@@ -198,10 +198,10 @@ def search_by_photo(
     )
 
 
-def search_by_face(
+def faces_search_by_face(
     *, user: AbstractBaseUser | None, face_id: int, limit: int = 10, max_distance: float | None = None
 ) -> SearchResult:
-    """Faces like a stored face (itself excluded), nearest first; `max_distance` as in `search_by_photo`."""
+    """Faces like a stored face (itself excluded), nearest first; `max_distance` as in `faces_search_by_photo`."""
     return _search(
         user=user,
         query_faces=[_stored_face(face_id)],
@@ -216,7 +216,7 @@ def search_by_face(
 # --------------------------------------------------------------------------------------------------------- identify
 
 
-def identify(
+def faces_identify(
     *, user: AbstractBaseUser | None, file: UploadedFile, max_distance: float | None = None
 ) -> list[Identification]:
     """Each face of the image → the enrolled person it most likely is, or "unknown" beyond the threshold.
@@ -259,7 +259,7 @@ def identify(
 # ----------------------------------------------------------------------------------------------------------- verify
 
 
-def verify(
+def faces_verify(
     *,
     user: AbstractBaseUser | None,
     file_a: UploadedFile | None = None,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from facesearch.people.models import Person
 from facesearch.photos.models import Face
@@ -149,3 +151,40 @@ def test_people_api_needs_authentication(db):
     from rest_framework.test import APIClient
 
     assert APIClient().get("/api/people/").status_code == 401
+
+
+def _person_list_reads(queries: list[dict]) -> int:
+    """`selectors.person_list` queries among `queries`: the aggregate with face counts and covers."""
+    return sum('AS "face_count"' in query["sql"] for query in queries)
+
+
+def test_a_write_reads_the_annotated_person_once_for_its_answer(api_client):
+    """The answer's face count and cover come from one `person_list` read after the change (a merge used to run three);
+    writes answered with 204 run none."""
+    keep, other, faces = PersonFactory(), PersonFactory(), [FaceFactory(), FaceFactory()]
+    writes = [
+        ("post", "/api/people/", {"name": "Grace"}, 1),
+        ("patch", f"/api/people/{keep.id}/", {"name": "Ada"}, 1),
+        ("post", f"/api/people/{other.id}/faces/", {"face_ids": [face.id for face in faces]}, 1),
+        ("delete", f"/api/people/{other.id}/faces/{faces[0].id}/", None, 0),
+        ("post", f"/api/people/{keep.id}/merge/", {"other_id": other.id}, 1),
+        ("delete", f"/api/people/{keep.id}/", None, 0),
+    ]
+    for method, path, data, reads in writes:
+        with CaptureQueriesContext(connection) as captured:
+            response = getattr(api_client, method)(path, data, format="json")
+        assert response.status_code in (200, 201, 204), (method, path, response.content)
+        assert _person_list_reads(captured.captured_queries) == reads, (method, path)
+
+
+def test_enrolling_more_faces_costs_no_more_queries(api_client, django_assert_num_queries):
+    one, five = (PersonFactory(), [FaceFactory().id]), (PersonFactory(), [FaceFactory().id for _ in range(5)])
+
+    def enrol(person: Person, face_ids: list[int]) -> None:
+        response = api_client.post(f"/api/people/{person.id}/faces/", {"face_ids": face_ids}, format="json")
+        assert response.json()["person"]["face_count"] == len(face_ids)
+
+    with CaptureQueriesContext(connection) as queries:
+        enrol(*one)
+    with django_assert_num_queries(len(queries)):
+        enrol(*five)

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
-from tests.factories import FaceFactory, IngestItemFactory, PersonFactory, PhotoFactory, UserFactory
+from tests.factories import (
+    FaceFactory,
+    IngestItemFactory,
+    IngestJobFactory,
+    PersonFactory,
+    PhotoFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture
@@ -82,6 +89,21 @@ def test_job_pages_show_progress_and_failed_items(admin_client, media_root):
     page = admin_client.get(f"/admin/photos/ingestjob/{job.id}/change/").content.decode()
     assert "bad.jpg" in page and "not an image" in page and "2 files: 1 done, 0 skipped, 1 failed" in page
     assert admin_client.get(f"/admin/photos/ingestitem/?job__id__exact={job.id}").status_code == 200
+
+
+@pytest.mark.django_db
+def test_job_progress_is_the_same_share_in_the_admin_and_the_api(admin_client, api_client):
+    """Both show `selectors.job_list`'s progress: a third finished is 33% and 0.3333; an empty job is complete."""
+    third, empty = IngestJobFactory(), IngestJobFactory()
+    for state in (IngestItem.State.DONE, IngestItem.State.PENDING, IngestItem.State.PENDING):
+        IngestItemFactory(job=third, state=state)
+
+    changelist = admin_client.get("/admin/photos/ingestjob/").content.decode()
+    jobs = {job["id"]: job["progress"] for job in api_client.get("/api/jobs/").json()["results"]}
+
+    assert '<progress value="1" max="3" title="1/3" style="width:8em"></progress> 33%' in changelist
+    assert '<progress value="0" max="1" title="0/0" style="width:8em"></progress> 100%' in changelist
+    assert jobs == {third.id: 0.3333, empty.id: 1.0}
 
 
 @pytest.mark.django_db

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from embeddings.encoders import get_spec
@@ -186,3 +188,27 @@ def test_upload_without_a_file_is_a_400(api_client, data, media_root):
 def test_upload_with_a_json_body_is_a_400(api_client):
     response = api_client.post("/api/photos/", {"file": "x"}, format="json")
     assert response.status_code == 400 and set(response.json()) == {"message", "extra"}
+
+
+def _selects_from(table: str, queries: list[dict]) -> int:
+    return sum(query["sql"].startswith("SELECT") and f'FROM "{table}"' in query["sql"] for query in queries)
+
+
+@pytest.mark.django_db
+def test_answer_to_several_files_reads_their_photos_faces_and_uploaders_at_once(api_client, lfw_photos, media_root):
+    """Storing costs queries per file (the service's); the answer must not: one read of the photos with their faces
+    and uploaders, where reading each result's photo would add three queries per file."""
+    captured = {}
+    for paths in (lfw_photos[:1], lfw_photos[1:5]):
+        with CaptureQueriesContext(connection) as queries:
+            response = api_client.post("/api/photos/", {"files": [upload(path) for path in paths]}, format="multipart")
+        assert response.status_code == 201, response.content
+        results = response.json()["results"]
+        assert [(result["name"], result["photo"]["original_name"]) for result in results] == [
+            (path.name, path.name) for path in paths
+        ]
+        captured[len(paths)] = queries.captured_queries
+
+    for files, queries in captured.items():
+        assert _selects_from("photos_face", queries) == 1, files  # the faces of every photo, prefetched together
+    assert _selects_from("auth_user", captured[4]) == _selects_from("auth_user", captured[1])
