@@ -1,4 +1,5 @@
 // The REST API under /api/, as the signed-in user: session cookie plus Django's CSRF token in X-CSRFToken.
+// Every request goes through `api()`, so every failure reaches the pages as one ApiError, worded in `errorFor`.
 
 export class ApiError extends Error {
   constructor(message, status, extra = {}) {
@@ -22,99 +23,114 @@ export class ApiError extends Error {
   }
 }
 
-export function csrfToken() {
+function csrfToken() {
   const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
   if (cookie) return decodeURIComponent(cookie.slice("csrftoken=".length));
   return document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 }
 
-async function errorFrom(response) {
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    // not JSON: a proxy's page, or a server crash
-  }
-  if (response.status === 401 || response.status === 403) {
-    if (!body?.message || response.status === 401) {
-      return new ApiError("Your session has ended. Sign in again.", response.status, body?.extra ?? {});
-    }
-  }
-  const message = body?.message ?? `The server answered ${response.status} ${response.statusText}.`;
-  return new ApiError(message, response.status, body?.extra ?? {});
-}
-
 /**
- * Call the API: `json` is sent as JSON, `form` (FormData) as multipart. Resolves to the parsed body (null for 204),
- * rejects with ApiError carrying the API's `message` and `extra`.
+ * The error for a non-2xx answer. `body` is the API's `{message, extra}` (null when the answer was not JSON: a
+ * proxy's page, a crash); a 401 is always an ended session, whatever the endpoint said.
  */
-export async function api(url, { method = "GET", json, form, signal } = {}) {
-  const headers = { Accept: "application/json" };
-  let body;
-  if (json !== undefined) {
-    headers["Content-Type"] = "application/json";
-    body = JSON.stringify(json);
-  } else if (form !== undefined) {
-    body = form;
+function errorFor(status, body, retryAfter) {
+  const extra = body?.extra ?? {};
+  if (status === 401) return new ApiError("Your session has ended. Sign in again.", status, extra);
+  if (status === 429) {
+    // The API says how long in `extra.wait` and Retry-After; a proxy's 429 may carry only the header.
+    const wait = Math.ceil(Number(extra.wait ?? retryAfter ?? Number.NaN));
+    const when = Number.isFinite(wait) ? `in ${wait} s` : "shortly";
+    return new ApiError(`The server is busy: try again ${when}.`, status, extra);
   }
-  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
-  let response;
-  try {
-    response = await fetch(url, { method, headers, body, signal, credentials: "same-origin" });
-  } catch (error) {
-    if (error.name === "AbortError") throw error;
-    throw new ApiError("The server cannot be reached. Check your connection and try again.", 0);
-  }
-  if (!response.ok) throw await errorFrom(response);
-  if (response.status === 204) return null;
-  return response.json();
+  if (body?.message) return new ApiError(body.message, status, extra);
+  if (status === 413) return new ApiError("The upload is too large for the server.", status); // the proxy's limit
+  return new ApiError(`The server answered ${status}.`, status, extra);
 }
 
-/** Every item of a paginated list, following `next`. */
-export async function fetchAll(url) {
-  const items = [];
-  let next = url;
-  while (next) {
-    const page = await api(next);
-    items.push(...page.results);
-    next = page.next;
-  }
-  return items;
+/** A request by fetch, as `{status, text, retryAfter}`; rejects only when no answer came. */
+async function send(url, init) {
+  const response = await fetch(url, { ...init, credentials: "same-origin" });
+  return { status: response.status, text: await response.text(), retryAfter: response.headers.get("Retry-After") };
 }
 
-/**
- * POST multipart with upload progress (fetch cannot report it): `onProgress(loadedBytes, totalBytes)`.
- * Resolves to `{status, body}` for 2xx, rejects with ApiError otherwise.
- */
-export function uploadWithProgress(url, form, onProgress) {
+/** The same by XMLHttpRequest, which (unlike fetch) reports upload progress: `onProgress(loadedBytes, totalBytes)`. */
+function sendWithProgress(url, { method, headers, body }, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", url);
-    xhr.setRequestHeader("Accept", "application/json");
-    xhr.setRequestHeader("X-CSRFToken", csrfToken());
-    xhr.responseType = "text";
+    xhr.open(method, url);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) onProgress(event.loaded, event.total);
     });
-    xhr.addEventListener("load", () => {
-      let body = null;
-      try {
-        body = JSON.parse(xhr.responseText);
-      } catch {
-        // fall through with null
-      }
-      if (xhr.status >= 200 && xhr.status < 300) {
-        resolve({ status: xhr.status, body });
-      } else if (xhr.status === 413) {
-        reject(new ApiError("The upload is too large for the server.", 413));
-      } else if (xhr.status === 401 || xhr.status === 403) {
-        reject(new ApiError(body?.message ?? "Your session has ended. Sign in again.", xhr.status, body?.extra ?? {}));
-      } else {
-        reject(new ApiError(body?.message ?? `The server answered ${xhr.status}.`, xhr.status, body?.extra ?? {}));
-      }
-    });
-    xhr.addEventListener("error", () => reject(new ApiError("The upload failed: the server cannot be reached.", 0)));
-    xhr.addEventListener("abort", () => reject(new ApiError("The upload was cancelled.", 0)));
-    xhr.send(form);
+    xhr.addEventListener("load", () =>
+      resolve({ status: xhr.status, text: xhr.responseText, retryAfter: xhr.getResponseHeader("Retry-After") }),
+    );
+    xhr.addEventListener("error", reject);
+    xhr.addEventListener("abort", reject);
+    xhr.send(body);
   });
+}
+
+/**
+ * Call the API: `json` is sent as JSON, `form` (FormData) as multipart, with upload progress to `onProgress` when
+ * given. Resolves to the parsed body (null for 204), rejects with ApiError carrying the API's `message` and `extra`.
+ */
+export async function api(url, { method = "GET", json, form, onProgress } = {}) {
+  const headers = { Accept: "application/json" };
+  let body = form;
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  }
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  let answer;
+  try {
+    const init = { method, headers, body };
+    answer = await (onProgress ? sendWithProgress(url, init, onProgress) : send(url, init));
+  } catch {
+    throw new ApiError("The server cannot be reached. Check your connection and try again.", 0);
+  }
+  let data = null;
+  try {
+    data = answer.text ? JSON.parse(answer.text) : null;
+  } catch {
+    // not JSON: errorFor words the status alone
+  }
+  if (answer.status < 200 || answer.status > 299) throw errorFor(answer.status, data, answer.retryAfter);
+  return data;
+}
+
+/**
+ * Call `fn` every `interval` ms, counted from when the last call settled (so calls never overlap), until
+ * `until(result)` is true. The first call waits too: callers poll for changes to what they have just loaded.
+ * A rejection of `fn` ends the polling with that rejection.
+ */
+export async function poll(fn, { interval, until = () => false }) {
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, interval));
+    if (until(await fn())) return;
+  }
+}
+
+/** Every person, following the list's `next` pages: the pickers offer them all. */
+export async function loadPeople() {
+  const people = [];
+  let next = "/api/people/";
+  while (next) {
+    const page = await api(next);
+    people.push(...page.results);
+    next = page.next;
+  }
+  return people;
+}
+
+/** Enrol faces as the picked person, creating the person first when the pick is a new name. Returns the person. */
+export async function assignFaces(faceIds, pick) {
+  let personId = pick.personId;
+  if (pick.newName) {
+    const person = await api("/api/people/", { method: "POST", json: { name: pick.newName } });
+    personId = person.id;
+  }
+  const result = await api(`/api/people/${personId}/faces/`, { method: "POST", json: { face_ids: faceIds } });
+  return result.person;
 }

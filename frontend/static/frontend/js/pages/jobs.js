@@ -1,7 +1,10 @@
 // Jobs: ingest jobs with live progress bars, failed items with their reasons, and retry.
 
-import { api } from "../api.js";
-import { $, formatDate, h, pager, plural, showError, timeAgo, toast } from "../ui.js";
+import { api, poll } from "../api.js";
+import { $, h } from "../dom.js";
+import { formatDate, plural, timeAgo } from "../format.js";
+import { showError, toast } from "../messages.js";
+import { pager } from "../pager.js";
 
 const POLL_MS = 2000;
 const list = $("#job-list");
@@ -38,8 +41,8 @@ function failureList(failures) {
 
 function jobRow(job) {
   const [badgeClass, badgeText] = STATE_BADGE[job.state] ?? ["", job.state];
-  const finished = job.done + job.skipped + job.failed;
-  const percent = Math.round((job.progress ?? (job.total ? finished / job.total : 1)) * 100);
+  const percent = Math.round(job.progress * 100);
+  const counts = `${job.done} done, ${job.skipped} already stored, ${job.failed} failed`;
   const li = h("li", { class: `card job${job.failed ? " has-failures" : ""}`, dataset: { jobId: job.id, state: job.state } });
   const title = `${SOURCE[job.source] ?? job.source} #${job.id}`;
   const share = (n) => `${job.total ? (n / job.total) * 100 : 0}%`;
@@ -52,7 +55,7 @@ function jobRow(job) {
       "aria-valuemin": 0,
       "aria-valuemax": 100,
       "aria-valuenow": percent,
-      "aria-valuetext": `${percent}%: ${finished} of ${job.total} items finished, ${job.failed} failed`,
+      "aria-valuetext": `${percent}% of ${plural(job.total, "item")}: ${counts}`,
     },
     h("span", { class: "seg seg-done", style: { width: share(job.done) } }),
     h("span", { class: "seg seg-skipped", style: { width: share(job.skipped) } }),
@@ -147,9 +150,9 @@ const jobs = pager($("#load-more"), errorBox, (page) => {
   $("#jobs-empty").hidden = rows.size > 0;
 });
 
-async function poll() {
+/** New jobs appear at the top; live ones are refreshed until they finish. */
+async function refresh() {
   try {
-    // New jobs appear at the top; live ones are refreshed until they finish.
     const first = await api("/api/jobs/?page_size=20");
     for (const job of [...first.results].reverse()) {
       const known = rows.get(job.id)?.job;
@@ -161,10 +164,8 @@ async function poll() {
     $("#jobs-empty").hidden = rows.size > 0;
   } catch (error) {
     showError(errorBox, error);
-  } finally {
-    setTimeout(poll, POLL_MS);
   }
 }
 
 await jobs.start("/api/jobs/?page_size=20");
-setTimeout(poll, POLL_MS);
+poll(refresh, { interval: POLL_MS });

@@ -1,7 +1,10 @@
 // People: cards with a cover face and a face count; find by name; add a person.
 
 import { api } from "../api.js";
-import { $, h, pager, plural, showError, toast } from "../ui.js";
+import { $, h } from "../dom.js";
+import { plural } from "../format.js";
+import { showError, toast } from "../messages.js";
+import { pager } from "../pager.js";
 
 const grid = $("#people-grid");
 const errorBox = $("#people-error");

@@ -1,7 +1,10 @@
 // One person: all their faces; rename, merge another person in, remove a wrong face, choose the cover, delete.
 
-import { api } from "../api.js";
-import { $, confirmDialog, h, loadPeople, pager, plural, showError, toast } from "../ui.js";
+import { api, loadPeople } from "../api.js";
+import { $, h } from "../dom.js";
+import { plural } from "../format.js";
+import { confirmDialog, showError, toast } from "../messages.js";
+import { pager } from "../pager.js";
 
 const personId = Number(document.querySelector("main").dataset.personId);
 const errorBox = $("#person-error");

@@ -1,10 +1,11 @@
 // One photo: the image with its faces boxed and named; name a face (existing or new person), unassign, delete.
 
-import { api } from "../api.js";
-import {
-  $, assignFaces, confirmDialog, drawFaceBoxes, fitStage, formatBytes, formatDate, h, loadPeople, personPicker,
-  plural, showError, similarity, toast,
-} from "../ui.js";
+import { api, assignFaces, loadPeople, poll } from "../api.js";
+import { $, h } from "../dom.js";
+import { drawFaceBoxes, fitStage } from "../face_boxes.js";
+import { formatBytes, formatDate, plural, similarity } from "../format.js";
+import { confirmDialog, showError, toast } from "../messages.js";
+import { personPicker } from "../person_picker.js";
 
 const photoId = Number(document.querySelector("main").dataset.photoId);
 const activeFace = Number(new URLSearchParams(location.search).get("face")) || null;
@@ -14,17 +15,20 @@ let photo = null;
 let people = [];
 let active = activeFace;
 
+/** Resolves to the photo, or to null when it could not be loaded (the error is shown). */
 async function load() {
   try {
     [photo, people] = await Promise.all([api(`/api/photos/${photoId}/`), loadPeople()]);
   } catch (error) {
     showError(errorBox, error);
-    return;
+    return null;
   }
   showError(errorBox, null);
   render();
-  if (photo.status === "pending" || photo.status === "processing") setTimeout(load, 1500);
+  return photo;
 }
+
+const processing = (loaded) => loaded?.status === "pending" || loaded?.status === "processing";
 
 function render() {
   const name = photo.original_name || `Photo ${photo.id}`;
@@ -198,4 +202,4 @@ $("#delete-photo").addEventListener("click", async () => {
   }
 });
 
-load();
+if (processing(await load())) poll(load, { interval: 1500, until: (loaded) => !processing(loaded) });

@@ -1,7 +1,9 @@
 // Photos: upload many files with a progress bar each, follow their processing, and browse the library.
 
-import { ApiError, api, uploadWithProgress } from "../api.js";
-import { $, dropTarget, formatBytes, h, pager, plural } from "../ui.js";
+import { ApiError, api, poll } from "../api.js";
+import { $, dropTarget, h } from "../dom.js";
+import { formatBytes, plural } from "../format.js";
+import { pager } from "../pager.js";
 
 const PAGE_SIZE = 48;
 const BATCH_FILES = 20; // files per request: each request is one upload job
@@ -192,7 +194,7 @@ async function uploadBatch(batch) {
     });
   };
   try {
-    const { body } = await uploadWithProgress("/api/photos/", form, onProgress);
+    const body = await api("/api/photos/", { method: "POST", form, onProgress });
     jobsInFlight.add(body.job.id);
     body.results.forEach((result, i) => settleUpload(batch[i], result));
   } catch (error) {
@@ -224,7 +226,8 @@ function photoLink(entry, text) {
   return h("a", { href: `/photos/${entry.photoId}/`, text, "aria-label": `${text}: ${entry.file.name}` });
 }
 
-async function pollJobs() {
+/** Settle the upload rows of the jobs still in flight from their items' states. */
+async function followJobs() {
   for (const jobId of [...jobsInFlight]) {
     let items;
     try {
@@ -277,14 +280,11 @@ $("#upload-clear").addEventListener("click", () => {
   summarize();
 });
 
-async function tick() {
-  try {
-    await pollJobs();
-    await refreshWatchedCards();
-  } finally {
-    setTimeout(tick, POLL_MS);
-  }
+/** Bring the upload rows and the cards of photos still being processed up to date. */
+async function refresh() {
+  await followJobs();
+  await refreshWatchedCards();
 }
 
 photos.start(`/api/photos/?page_size=${PAGE_SIZE}`);
-setTimeout(tick, POLL_MS);
+poll(refresh, { interval: POLL_MS });

@@ -1,7 +1,10 @@
 // Search by photo: drop, paste or pick an image; POST /api/search/; boxes on the query faces; a live threshold.
 
 import { api } from "../api.js";
-import { $, drawFaceBoxes, dropTarget, fitStage, h, plural, showError, similarity } from "../ui.js";
+import { $, dropTarget, h } from "../dom.js";
+import { drawFaceBoxes, fitStage } from "../face_boxes.js";
+import { plural, similarity } from "../format.js";
+import { showError } from "../messages.js";
 
 const LIMIT = 60;
 const MAX_DISTANCE = 1.4; // ask for weak matches too (cosine similarity 2%), the slider hides them client-side
@@ -51,13 +54,18 @@ function reset() {
   dropzone.hidden = false;
   fileInput.value = "";
   showError(errorBox, null);
+  clearResults("Matches appear here, nearest first.");
+  history.replaceState(null, "", location.pathname);
+  $("#query-pick").focus();
+}
+
+/** No matches on show: the list, its summary and the slider give way to `message`. */
+function clearResults(message) {
   results.replaceChildren();
   summary.textContent = "";
   $("#threshold-box").hidden = true;
   empty.hidden = false;
-  empty.querySelector("p").textContent = "Matches appear here, nearest first.";
-  history.replaceState(null, "", location.pathname);
-  $("#query-pick").focus();
+  empty.querySelector("p").textContent = message;
 }
 
 async function search() {
@@ -75,11 +83,7 @@ async function search() {
     render();
   } catch (error) {
     state.result = null;
-    results.replaceChildren();
-    summary.textContent = "";
-    $("#threshold-box").hidden = true;
-    empty.hidden = false;
-    empty.querySelector("p").textContent = "No results for this photo.";
+    clearResults("No results for this photo.");
     hint.textContent = "";
     queryImage.parentElement.querySelectorAll(".facebox").forEach((box) => box.remove());
     showError(errorBox, error);
@@ -121,8 +125,7 @@ function render() {
   slider.max = String(maxDistance);
   if (state.threshold === null) state.threshold = Math.min(threshold, maxDistance);
   slider.value = String(state.threshold);
-  slider.setAttribute("aria-valuetext", `${state.threshold.toFixed(2)}, ${similarity(state.threshold)}% similarity`);
-  sliderValue.value = sliderText(state.threshold);
+  labelSlider();
   $("#threshold-box").hidden = false;
   $("#threshold-marks").replaceChildren(h("option", { value: String(threshold), label: "same person" }));
 
@@ -163,8 +166,11 @@ function render() {
   filter();
 }
 
-function sliderText(distance) {
-  return `${distance.toFixed(2)} · ≥ ${similarity(distance)}%`;
+/** The threshold in words, beside the slider and for screen readers. */
+function labelSlider() {
+  const distance = state.threshold;
+  sliderValue.value = `${distance.toFixed(2)} · ≥ ${similarity(distance)}%`;
+  slider.setAttribute("aria-valuetext", `${distance.toFixed(2)}, ${similarity(distance)}% similarity`);
 }
 
 function filter() {
@@ -189,8 +195,7 @@ function filter() {
 
 slider.addEventListener("input", () => {
   state.threshold = Number(slider.value);
-  sliderValue.value = sliderText(state.threshold);
-  slider.setAttribute("aria-valuetext", `${state.threshold.toFixed(2)}, ${similarity(state.threshold)}% similarity`);
+  labelSlider();
   filter();
 });
 

@@ -1,8 +1,12 @@
 // Unknown faces: suggested people (groups of faces that look like one person, named after an enrolled look-alike)
 // and every unassigned face; select several and give them one name (an existing or a new person).
 
-import { api } from "../api.js";
-import { $, assignFaces, h, loadPeople, pager, personPicker, plural, showError, similarity, toast } from "../ui.js";
+import { api, assignFaces, loadPeople } from "../api.js";
+import { $, h } from "../dom.js";
+import { plural, similarity } from "../format.js";
+import { showError, toast } from "../messages.js";
+import { pager } from "../pager.js";
+import { personPicker } from "../person_picker.js";
 
 const PAGE_SIZE = 60;
 const SUGGESTED_GROUPS = 12;
