@@ -73,7 +73,7 @@ def start_worker(
         command, env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=subprocess.STDOUT if log else None
     )
     name = hostname.replace("%h", os.uname().nodename)
-    broker = Celery(broker=env["REDIS_URL"])
+    broker = Celery(broker=env["REDIS_URL"], set_as_current=False)  # never the app that `shared_task`s resolve to
     try:
         deadline = time.monotonic() + WORKER_START_TIMEOUT
         while not broker.control.ping(destination=[name], timeout=0.5):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,21 +207,10 @@ ITERATIVE_SCAN = "relaxed_order"
 """pgvector >= 0.8: when a filter drops candidates, scan on instead of returning fewer rows (results re-sorted here)."""
 
 
-@contextlib.contextmanager
-def _hnsw_settings(*, ef_search: int):
-    """A transaction whose HNSW scans use `ef_search` and iterative scans; SET LOCAL ends with it (pool-safe)."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
-            [str(ef_search), ITERATIVE_SCAN],
-        )
-        yield
-
-
 def face_nearest_queryset(
     *, embedding: np.ndarray, model_id: str, limit: int, confirmed_only: bool, exclude_face_id: int | None
 ) -> QuerySet[Face]:
-    """The query `face_nearest` runs, unevaluated (run it inside `_hnsw_settings`): `face_nearest_plan` explains it and
+    """The query `face_nearest` runs, unevaluated (run it inside `_nearest_query`): `face_nearest_plan` explains it and
     `benchmarks/search.py` times its SQL, so what they measure is what ships."""
     faces = Face.objects.filter(model_id=model_id)
     if confirmed_only:
@@ -254,14 +244,8 @@ def face_nearest(
     same answer, and a SQL `WHERE distance < x` would make the iterative scan walk the graph far beyond k whenever few
     faces are that close.
     """
-    faces = face_nearest_queryset(
-        embedding=embedding,
-        model_id=model_id,
-        limit=limit,
-        confirmed_only=confirmed_only,
-        exclude_face_id=exclude_face_id,
-    )
-    with _hnsw_settings(ef_search=max(ef_search, limit)):
+    query = {"confirmed_only": confirmed_only, "exclude_face_id": exclude_face_id}
+    with _nearest_query(embedding=embedding, model_id=model_id, limit=limit, ef_search=ef_search, **query) as faces:
         rows = sorted(faces, key=lambda face: face.distance)  # relaxed_order may return near-ties slightly out of order
     if max_distance is not None:
         rows = [face for face in rows if embeddings.same_person(face.distance, max_distance)]
@@ -278,12 +262,18 @@ def face_nearest_plan(
     ef_search: int = EF_SEARCH,
 ) -> str:
     """EXPLAIN of exactly the query `face_nearest` runs: tests and operators check that the HNSW index answers it."""
-    faces = face_nearest_queryset(
-        embedding=embedding,
-        model_id=model_id,
-        limit=limit,
-        confirmed_only=confirmed_only,
-        exclude_face_id=exclude_face_id,
-    )
-    with _hnsw_settings(ef_search=max(ef_search, limit)):
+    query = {"confirmed_only": confirmed_only, "exclude_face_id": exclude_face_id}
+    with _nearest_query(embedding=embedding, model_id=model_id, limit=limit, ef_search=ef_search, **query) as faces:
         return faces.explain()
+
+
+@contextlib.contextmanager
+def _nearest_query(*, limit: int, ef_search: int, **query: Any) -> Iterator[QuerySet[Face]]:
+    """`face_nearest_queryset`, to evaluate inside the transaction whose HNSW scans use `ef_search` (at least `limit`)
+    and iterative scans; SET LOCAL ends with it, so a pooled connection keeps no setting."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
+            [str(max(ef_search, limit)), ITERATIVE_SCAN],
+        )
+        yield face_nearest_queryset(limit=limit, **query)

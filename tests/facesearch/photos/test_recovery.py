@@ -5,7 +5,6 @@ with a reason, and none is stored twice."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from facesearch.celery import app as celery_app
 from facesearch.photos import processing, services, tasks
 from facesearch.photos.models import Face, Photo
 from tests.facesearch.photos.support import child_env, wait_for
-from tests.live_server import ROOT, start_worker
+from tests.live_server import ROOT, start_worker, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -61,15 +60,6 @@ def broker(tmp_path) -> Iterator[Broker]:
         celery_app._after_fork()
         if broker.process.poll() is None:
             broker.kill()
-
-
-def stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def upload(path: Path, name: str | None = None) -> SimpleUploadedFile:
