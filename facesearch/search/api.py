@@ -139,6 +139,13 @@ class SearchApi(QueryImageApi):
                 raise serializers.ValidationError("Send a query image as `file`, or a stored face as `face_id`.")
             return data
 
+    class JsonInputSerializer(InputSerializer):  # JSON carries no file: a search by stored face
+        file = None
+        face_id = serializers.IntegerField(min_value=1, help_text="a stored face")
+
+        class Meta:
+            ref_name = "SearchByFaceQuery"
+
     class OutputSerializer(serializers.Serializer):
         query_faces = QueryFaceOutputSerializer(
             many=True, help_text="the faces found in the query, largest first, at most FACESEARCH_MAX_QUERY_FACES"
@@ -153,7 +160,7 @@ class SearchApi(QueryImageApi):
 
     @extend_schema(
         operation_id="search",
-        request={"multipart/form-data": InputSerializer, "application/json": InputSerializer},
+        request={"multipart/form-data": InputSerializer, "application/json": JsonInputSerializer},
         responses={200: OutputSerializer, **ERRORS},
         description="Faces like the query face, nearest first, at most `limit`, none at `max_distance` or farther. "
         "Only the largest faces of a query image are encoded, at most FACESEARCH_MAX_QUERY_FACES (10 by default). "
@@ -225,6 +232,15 @@ class VerifyApi(QueryImageApi):
                     raise serializers.ValidationError(f"Send exactly one of `file_{side}` or `face_{side}`.")
             return data
 
+    class JsonInputSerializer(InputSerializer):  # JSON carries no file: two stored faces
+        file_a = None
+        file_b = None
+        face_a = serializers.IntegerField(min_value=1, help_text="a stored face")
+        face_b = serializers.IntegerField(min_value=1, help_text="a stored face")
+
+        class Meta:
+            ref_name = "VerifyFacesQuery"
+
     class OutputSerializer(serializers.Serializer):
         distance = serializers.FloatField(help_text="between the most prominent faces of the two images")
         threshold = serializers.FloatField()
@@ -237,7 +253,7 @@ class VerifyApi(QueryImageApi):
 
     @extend_schema(
         operation_id="verify",
-        request={"multipart/form-data": InputSerializer, "application/json": InputSerializer},
+        request={"multipart/form-data": InputSerializer, "application/json": JsonInputSerializer},
         responses={200: OutputSerializer, **ERRORS},
         description="Are the two faces the same person? Uploaded images are not stored.",
     )
