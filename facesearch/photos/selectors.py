@@ -7,7 +7,6 @@ import io
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import django_filters
@@ -21,7 +20,14 @@ from PIL import Image
 import embeddings
 from facesearch.core.images import jpeg_encode, read_stored
 from facesearch.photos.models import CONFIRMED, Face, IngestItem, IngestJob, Photo
-from facesearch.photos.storage import PHOTOS_DIR, THUMBS_DIR, photo_file_path, thumbnail_file_name, thumbnail_file_write
+from facesearch.photos.storage import (
+    PHOTOS_DIR,
+    THUMBS_DIR,
+    media_sha256,
+    photo_file_path,
+    thumbnail_file_name,
+    thumbnail_file_write,
+)
 
 FACE_LIST_FIELDS_DEFERRED = ("crop", "embedding")  # kilobytes per row that listings never show
 
@@ -184,11 +190,11 @@ def media_audit(*, stale_after: float = 3600) -> MediaAudit:
         for folder in (PHOTOS_DIR, THUMBS_DIR)
     }
     rows = dict(Photo.objects.values_list("file", "id"))
-    hashes = {Path(name).stem for name in rows}
-    orphan_thumbs = [name for name in files[THUMBS_DIR] if Path(name).name.partition("-")[0] not in hashes]
+    photo_files, hashes = set(files[PHOTOS_DIR]), set(Photo.objects.values_list("sha256", flat=True))
     return MediaAudit(
-        orphan_files=sorted({*files[PHOTOS_DIR]} - rows.keys()) + sorted(orphan_thumbs),
-        missing_files=sorted((photo_id, name) for name, photo_id in rows.items() if name not in {*files[PHOTOS_DIR]}),
+        orphan_files=sorted(photo_files - rows.keys())
+        + sorted(name for name in files[THUMBS_DIR] if media_sha256(name) not in hashes),
+        missing_files=sorted((photo_id, name) for name, photo_id in rows.items() if name not in photo_files),
     )
 
 

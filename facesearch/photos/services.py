@@ -22,7 +22,7 @@ from facesearch.photos import tasks
 from facesearch.photos.jobs import item_add, jobs_finish_if_complete, jobs_lock
 from facesearch.photos.models import IngestItem, IngestJob, Photo, photo_upload_to
 from facesearch.photos.processing import PENDING_AGAIN, photo_fail
-from facesearch.photos.storage import photo_file_delete, photo_file_write
+from facesearch.photos.storage import THUMBS_DIR, media_file_delete, media_sha256, photo_file_delete, photo_file_write
 
 logger = logging.getLogger(__name__)
 
@@ -125,12 +125,14 @@ def media_orphans_delete(*, names: Iterable[str]) -> list[str]:
     file whose upload commits meanwhile is kept. Returns the names removed."""
     removed = []
     for name in names:
-        sha256 = Path(name).name.partition(".")[0].partition("-")[0]  # photos/…/<sha256>.jpg, thumbs/…/<sha256>-N.jpg
+        # A photo file is kept while a row names it; a thumbnail while its photo (by sha256) exists.
+        thumbnail = name.startswith(THUMBS_DIR)
+        referenced = Photo.objects.filter(sha256=media_sha256(name)) if thumbnail else Photo.objects.filter(file=name)
         with transaction.atomic():
             if not Path(name).name.startswith(".upload-"):  # a stale temporary file has no row and no lock
-                _sha256_lock(sha256)
-            if not Photo.objects.filter(sha256=sha256).exists():
-                photo_file_delete(name=name)
+                _sha256_lock(media_sha256(name))
+            if not referenced.exists():
+                media_file_delete(name=name)  # this file only: a stray copy's photo may still have its thumbnails
                 removed.append(name)
     return removed
 
@@ -147,10 +149,9 @@ def _photo_file_forget(file_name: str) -> None:
     The check and the removal hold the bytes' lock, which an upload of the same bytes holds from writing the file to
     committing its row: so a delete racing a re-upload never removes the file of the re-uploaded photo.
     """
-    sha256 = Path(file_name).stem
     try:
         with transaction.atomic():
-            _sha256_lock(sha256)
+            _sha256_lock(media_sha256(file_name))
             if not Photo.objects.filter(file=file_name).exists():
                 photo_file_delete(name=file_name)
     except (DatabaseError, TransactionManagementError):

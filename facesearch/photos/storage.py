@@ -50,16 +50,21 @@ def photo_file_write(*, name: str, file: File) -> bool:
 
 
 def photo_file_delete(*, name: str) -> None:
-    """Remove the file, its cached thumbnails, and every folder under photos/ and thumbs/ that they leave empty."""
+    """Remove the photo's file, its cached thumbnails, and every folder under photos/ and thumbs/ they leave empty."""
+    media_file_delete(name=name)
+    _thumbnails_delete(photo_name=name)  # after the file: see thumbnail_file_write
+
+
+def media_file_delete(*, name: str) -> None:
+    """Remove this one file under photos/ or thumbs/ and the folders it leaves empty (not the photo's thumbnails)."""
     path = photo_file_path(name)
     path.unlink(missing_ok=True)
-    _remove_empty_folders(path.parent, root=photo_file_path(PHOTOS_DIR))
-    _thumbnails_delete(photo_name=name)  # after the file: see thumbnail_file_write
+    _remove_empty_folders(path.parent, root=photo_file_path(PurePosixPath(name).parts[0]))
 
 
 def thumbnail_file_name(*, photo_name: str, size: int) -> str:
     """Where the thumbnail of at most `size` pixels a side of the photo stored at `photo_name` is cached."""
-    sha256 = _sha256_of(photo_name)
+    sha256 = media_sha256(photo_name)
     return f"{THUMBS_DIR}/{sha256[:2]}/{sha256[2:4]}/{sha256}-{size}.jpg"
 
 
@@ -75,14 +80,14 @@ def thumbnail_file_write(*, photo_name: str, size: int, data: bytes) -> None:
         _thumbnails_delete(photo_name=photo_name)
 
 
-def _sha256_of(photo_name: str) -> str:
-    """The sha256 in a content-addressed photo file name, `photos/ab/cd/<sha256>.<ext>`."""
-    return PurePosixPath(photo_name).name.partition(".")[0]
+def media_sha256(name: str) -> str:
+    """The sha256 a stored file is named after: `photos/ab/cd/<sha256>.<ext>` or `thumbs/ab/cd/<sha256>-<size>.jpg`."""
+    return PurePosixPath(name).name.partition(".")[0].partition("-")[0]
 
 
 def _thumbnails_delete(*, photo_name: str) -> None:
     folder = photo_file_path(thumbnail_file_name(photo_name=photo_name, size=0)).parent
-    for path in folder.glob(f"{_sha256_of(photo_name)}-*.jpg"):
+    for path in folder.glob(f"{media_sha256(photo_name)}-*.jpg"):
         path.unlink(missing_ok=True)
     _remove_empty_folders(folder, root=photo_file_path(THUMBS_DIR))
 

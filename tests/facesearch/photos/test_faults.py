@@ -287,6 +287,8 @@ def test_media_check_reports_orphan_files_and_missing_files_then_fixes_them(db, 
     orphan = photo_file_path("photos/ab/ab/" + "ab" * 32 + ".jpg")
     orphan.parent.mkdir(parents=True, exist_ok=True)
     orphan.write_bytes(jpeg_bytes(seed=33))
+    stray = photo_file_path(kept.file.name).with_suffix(".png")  # the kept photo's bytes under a name no row has
+    stray.write_bytes(b"stray")
     kept_thumb = photo_file_path(thumbnail_file_name(photo_name=kept.file.name, size=128))
     orphan_thumb = photo_file_path(thumbnail_file_name(photo_name=orphan.name, size=128))
     for thumb in (kept_thumb, orphan_thumb):
@@ -298,7 +300,8 @@ def test_media_check_reports_orphan_files_and_missing_files_then_fixes_them(db, 
     assert exit_info.value.code == 1
     out = capsys.readouterr().out
     assert f"orphan file: photos/ab/ab/{'ab' * 32}.jpg" in out and f"missing file: photo {lost.id}" in out
-    assert f"orphan file: thumbs/ab/ab/{'ab' * 32}-128.jpg" in out and kept.sha256 not in out
+    assert f"orphan file: thumbs/ab/ab/{'ab' * 32}-128.jpg" in out and kept.file.name not in out
+    assert f"{kept.sha256}-128.jpg" not in out  # the kept photo and its thumbnail are not orphans
     assert orphan.exists() and Photo.objects.get(id=lost.id).status != Photo.Status.FAILED  # only reported
 
     call_command("media_check", "--delete-orphans", "--fail-missing")
@@ -306,3 +309,4 @@ def test_media_check_reports_orphan_files_and_missing_files_then_fixes_them(db, 
     lost.refresh_from_db()
     assert lost.status == Photo.Status.FAILED and "file is missing" in lost.error
     assert photo_file_path(kept.file.name).is_file() and kept_thumb.is_file() and not orphan_thumb.exists()
+    assert not stray.exists()  # reported as an orphan, so removed: a row of the same bytes names another file
