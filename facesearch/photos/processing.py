@@ -50,6 +50,9 @@ def photos_claim_and_encode(*, photo_ids: Sequence[int]) -> None:
     first, skipping rows another worker has locked; their own tasks then find them done and return at once. A photo
     already done is never processed again by a task (re-encoding goes through `photos_reprocess`, which sets it back
     to pending). A claimed photo whose worker dies stays 'processing', and its own task, still queued, processes it.
+
+    Every run counts against a photo's `attempts`: photos of a run that died are processed one per run, so the photo
+    that kills its worker is found, and one started FACESEARCH_PROCESSING_ATTEMPTS times is failed with the reason.
     """
     todo = dict(
         Photo.objects.filter(id__in=photo_ids)

@@ -15,15 +15,13 @@ import kombu.exceptions
 import redis.exceptions
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
 from facesearch.photos import processing
 
 logger = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (
-    OperationalError,
-    InterfaceError,
+    *processing.DB_ERRORS,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     kombu.exceptions.OperationalError,
