@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("facesearch.photos.urls")),
     path("", include("facesearch.people.urls")),
     path("", include("facesearch.search.urls")),
+    path("", include("facesearch.libraries.urls")),
 ]

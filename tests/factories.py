@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from PIL import Image
 from rest_framework.authtoken.models import Token
 
+from facesearch.libraries.models import Library, Membership, Role
 from facesearch.people.models import Person
 from facesearch.photos.models import EMBEDDING_DIM, Face, IngestItem, IngestJob, Photo
 
@@ -55,10 +56,33 @@ class TokenFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
 
 
+class LibraryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Library
+
+    name = factory.Sequence(lambda n: f"Library {n}")
+
+
+def first_library() -> Library:
+    """Rows made without a library go to the oldest one: the personal library of the test's first user (`user`
+    fixture), so single-user tests see them; tests of isolation pass `library=` explicitly."""
+    return Library.objects.order_by("id").first() or LibraryFactory()
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    library = factory.SubFactory(LibraryFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.OWNER
+
+
 class PersonFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Person
 
+    library = factory.LazyFunction(first_library)
     name = factory.Sequence(lambda n: f"Person {n}")
 
 
@@ -71,6 +95,7 @@ class PhotoFactory(factory.django.DjangoModelFactory):
     class Params:
         content = factory.Sequence(lambda n: jpeg_bytes(seed=n))
 
+    library = factory.LazyFunction(first_library)
     sha256 = factory.LazyAttribute(lambda photo: hashlib.sha256(photo.content).hexdigest())
     file = factory.LazyAttribute(lambda photo: ContentFile(photo.content, name=f"{photo.sha256}.jpg"))
     original_name = factory.Sequence(lambda n: f"photo{n}.jpg")
@@ -88,6 +113,7 @@ class FaceFactory(factory.django.DjangoModelFactory):
         model = Face
 
     photo = factory.SubFactory(PhotoFactory)
+    library = factory.LazyAttribute(lambda face: face.photo.library)
     index = factory.Sequence(lambda n: n % 16000)
     box = [10.0, 8.0, 40.0, 44.0]
     landmarks = [[18.0, 20.0], [32.0, 20.0], [25.0, 28.0], [19.0, 36.0], [31.0, 36.0]]
@@ -108,6 +134,7 @@ class IngestJobFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = IngestJob
 
+    library = factory.LazyFunction(first_library)
     source = IngestJob.Source.UPLOAD
     state = IngestJob.State.RUNNING
 

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from facesearch.libraries.access import Caller, library_get
 from facesearch.photos.models import Face
 
 # ------------------------------------------------------------------------------------------------------ pagination
@@ -33,6 +34,9 @@ class PageFilterSerializer(serializers.Serializer):
 
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=Pagination.max_page_size)
+    library = serializers.IntegerField(
+        required=False, min_value=1, help_text="only this library's items; default: every library you may read"
+    )
 
 
 @functools.cache
@@ -57,13 +61,17 @@ def list_response(
     selector: Callable[..., QuerySet],
     output_serializer_class: type[serializers.Serializer],
 ) -> Response:
-    """A page of `selector(filters=...)`: the query parameters validated first (a 400 names the bad ones), filters
-    left unset (None) dropped, then the page serialized with the request in the context (for absolute links)."""
+    """A page of `selector(caller=..., filters=...)`: the query parameters validated first (a 400 names the bad ones,
+    a library the caller may not read is a 404), filters left unset (None) dropped, then the page serialized with the
+    request in the context (for absolute links). Every list is the caller's: the selector scopes it."""
     params = filter_serializer_class(data=request.query_params)
     params.is_valid(raise_exception=True)
     filters = {key: value for key, value in params.validated_data.items() if value is not None}
+    caller = Caller.of(request)
+    if "library" in filters:
+        library_get(caller, filters["library"])
     paginator = Pagination()
-    page = paginator.paginate_queryset(selector(filters=filters), request, view=view)
+    page = paginator.paginate_queryset(selector(caller=caller, filters=filters), request, view=view)
     return paginator.get_paginated_response(output_serializer_class(page, many=True, context={"request": request}).data)
 
 
@@ -89,7 +97,12 @@ def error_responses(descriptions: dict[int, str]) -> dict[int, OpenApiResponse]:
     return {status: OpenApiResponse(ErrorOutputSerializer, description=text) for status, text in descriptions.items()}
 
 
-NOT_AUTHENTICATED = error_responses({401: "not authenticated"})
+NOT_AUTHENTICATED = error_responses(
+    {
+        401: "not authenticated",
+        403: "an API key without the scope this needs, or a role in the library that does not allow it",
+    }
+)
 PAGE_NOT_FOUND = error_responses({404: "no such page: `page` is past the last"})
 UNSUPPORTED_MEDIA_TYPE = error_responses({415: "a body of an undocumented type"})
 
@@ -124,6 +137,7 @@ def face_crop_url(context: dict, face_id: int) -> str:
 
 class FaceOutputSerializer(serializers.Serializer):  # one `Face` in photos, lists, people, suggestions and matches
     id = serializers.IntegerField()
+    library = serializers.IntegerField(source="library_id")
     photo = serializers.IntegerField(source="photo_id")
     index = serializers.IntegerField(help_text="position within the photo, most prominent first")
     box = serializers.ListField(child=serializers.FloatField(), help_text="[x1, y1, x2, y2] in photo pixels")

@@ -12,6 +12,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from facesearch.core.errors import ApplicationError
+from facesearch.libraries.admin import LibraryScopedAdmin, admin_caller
+from facesearch.libraries.erasure import person_erase
+from facesearch.libraries.models import Library, Scope
 from facesearch.people import selectors, services
 from facesearch.people.models import Person
 
@@ -27,30 +30,51 @@ class MergeForm(forms.Form):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
-    list_display = ("cover", "name", "face_count", "updated_at")
+class PersonAdmin(LibraryScopedAdmin):
+    list_display = ("cover", "name", "library", "face_count", "never_match", "updated_at")
     list_display_links = ("cover", "name")
+    list_filter = ("library", "never_match")
     search_fields = ("name", "notes")
     readonly_fields = ("cover", "face_count", "created_at", "updated_at")
-    fields = ("name", "notes", "cover", "face_count", "created_at", "updated_at")
-    actions = ("merge_people",)
+    actions = ("merge_people", "erase_people")
+
+    def get_fields(self, request: HttpRequest, obj: Person | None = None) -> tuple[str, ...]:
+        fields = ("name", "notes", "never_match", "cover", "face_count", "created_at", "updated_at")
+        return fields if obj is not None else ("library", "name", "notes", "never_match")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Person | None = None) -> tuple[str, ...]:
+        return self.readonly_fields if obj is not None else ()
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Person]:
-        return selectors.person_list()
+        return selectors.person_list(caller=admin_caller(request))
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "library":
+            kwargs["queryset"] = Library.objects.filter(id__in=admin_caller(request).library_ids(Scope.MANAGE))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Person, form: forms.ModelForm, change: bool) -> None:
-        data = {field: form.cleaned_data[field] for field in ("name", "notes")}
+        data = {field: form.cleaned_data[field] for field in ("name", "notes", "never_match")}
         if change:
-            services.person_update(person=obj, data=data)
+            services.person_update(person=obj, data=data, caller=admin_caller(request))
         else:
-            obj.pk = services.person_create(**data).pk
+            obj.pk = services.person_create(library=form.cleaned_data["library"], **data).pk
 
     def delete_model(self, request: HttpRequest, obj: Person) -> None:
-        services.person_delete(person=obj)
+        services.person_delete(person=obj, caller=admin_caller(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Person]) -> None:
         for person in queryset:
-            services.person_delete(person=person)
+            services.person_delete(person=person, caller=admin_caller(request))
+
+    @admin.action(description="Erase the selected people (their faces too) and verify")
+    def erase_people(self, request: HttpRequest, queryset: QuerySet[Person]) -> None:
+        for person in queryset:
+            if not self._may(request, Scope.MANAGE, person):
+                continue
+            receipt = person_erase(person=person, caller=admin_caller(request))
+            level = messages.SUCCESS if receipt.verified else messages.ERROR
+            self.message_user(request, f"Erased {receipt.removed['faces']} faces; verified: {receipt.verified}.", level)
 
     @admin.display(description="faces", ordering="face_count")
     def face_count(self, person: Person) -> int:
@@ -78,7 +102,7 @@ class PersonAdmin(admin.ModelAdmin):
             keep = form.cleaned_data["keep"]
             try:
                 for other in people.exclude(pk=keep.pk):
-                    services.person_merge(person=keep, other=other)
+                    services.person_merge(person=keep, other=other, caller=admin_caller(request))
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
                 return None

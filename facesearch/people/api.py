@@ -7,7 +7,7 @@ Face shapes, errors and person references are facesearch/core/api.py's, so clien
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +26,10 @@ from facesearch.core.api import (
     page_schema,
 )
 from facesearch.core.errors import ApplicationError
+from facesearch.libraries.access import Caller, object_get
+from facesearch.libraries.api import ErasureReceiptSerializer
+from facesearch.libraries.erasure import person_erase
+from facesearch.libraries.models import Scope
 from facesearch.people import selectors, services
 from facesearch.people.models import Person
 from facesearch.photos.models import Face
@@ -47,8 +51,12 @@ class CoverOutputSerializer(serializers.Serializer):
 
 class PersonOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    library = serializers.IntegerField(source="library_id")
     name = serializers.CharField()
     notes = serializers.CharField()
+    never_match = serializers.BooleanField(
+        help_text="opted out: their faces are never returned by search, identification or suggestions"
+    )
     face_count = serializers.IntegerField()
     cover = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
@@ -64,29 +72,33 @@ class PersonOutputSerializer(serializers.Serializer):
         return CoverOutputSerializer({"face_id": person.cover_id}, context=self.context).data
 
 
-def _person(person_id: int, *, listed: bool = False) -> Person:
-    """The person, or a 404; `listed`: with the list annotations (face_count, cover_id), which only answers show.
+def _person(request: Request, person_id: int, scope: str = Scope.READ, *, listed: bool = False) -> Person:
+    """The caller's person, or a 404 (a 403 when they may read but not `scope`); `listed`: with the list annotations
+    (face_count, cover_id), which only answers show.
 
     A write reads the plain row, changes it, then reads the annotated person once, for its answer (`_person_data`).
     """
-    people = selectors.person_list() if listed else Person.objects.all()
-    person = people.filter(pk=person_id).first()
-    if person is None:
-        raise ApplicationError("No such person.", {"id": person_id}, status=404)
-    return person
+    caller = Caller.of(request)
+    people = selectors.person_list(caller=caller) if listed else Person.objects.all()
+    return object_get(people, caller, scope, noun="person", id=person_id)
 
 
 def _person_data(request: Request, person_id: int) -> dict:
-    return PersonOutputSerializer(_person(person_id, listed=True), context={"request": request}).data
+    return PersonOutputSerializer(_person(request, person_id, listed=True), context={"request": request}).data
 
 
 class PersonListApi(APIView):
     class FilterSerializer(PageFilterSerializer):
         search = serializers.CharField(required=False, help_text="name contains (case-insensitive)")
+        never_match = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         notes = serializers.CharField(required=False, allow_blank=True, default="")
+        never_match = serializers.BooleanField(required=False, default=False)
+        library = serializers.IntegerField(
+            required=False, min_value=1, help_text="default: an API key's library, or your personal library"
+        )
 
         class Meta:
             ref_name = "PersonCreate"
@@ -113,7 +125,9 @@ class PersonListApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        person = services.person_create(**serializer.validated_data)
+        data = dict(serializer.validated_data)
+        library = Caller.of(request).library_for_write(data.pop("library", None), Scope.MANAGE)
+        person = services.person_create(library=library, **data)
         return Response(_person_data(request, person.id), status=status.HTTP_201_CREATED)
 
 
@@ -123,6 +137,9 @@ class PersonDetailApi(APIView):
         notes = serializers.CharField(required=False, allow_blank=True)
         cover_face_id = serializers.IntegerField(
             required=False, allow_null=True, help_text="one of the person's faces; null picks the best one"
+        )
+        never_match = serializers.BooleanField(
+            required=False, help_text="true: leave their faces out of every search, identification and suggestion"
         )
 
         class Meta:
@@ -138,19 +155,42 @@ class PersonDetailApi(APIView):
         responses={200: PersonOutputSerializer, **ERRORS, **NOT_FOUND, **UNSUPPORTED_MEDIA_TYPE},
     )
     def patch(self, request: Request, person_id: int) -> Response:
-        person = _person(person_id)
+        person = _person(request, person_id, Scope.MANAGE)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.person_update(person=person, data=serializer.validated_data)
+        services.person_update(person=person, data=serializer.validated_data, caller=Caller.of(request))
         return Response(_person_data(request, person_id))
+
+    class DeleteSerializer(serializers.Serializer):
+        erase = serializers.BooleanField(
+            required=False, default=False, help_text="remove the person's faces (vectors, crops) too, then verify"
+        )
+        photos = serializers.BooleanField(
+            required=False, default=False, help_text="with erase: also delete photos in which they are the only face"
+        )
 
     @extend_schema(
         operation_id="people_destroy",
-        responses={204: None, **ERRORS, **NOT_FOUND},
-        description="Deletes the person; its faces and photos stay, unassigned (as if never enrolled).",
+        parameters=[DeleteSerializer],
+        responses={
+            204: OpenApiResponse(description="deleted; its faces and photos stay, unassigned"),
+            200: OpenApiResponse(ErasureReceiptSerializer, description="erased: the receipt"),
+            **ERRORS,
+            **NOT_FOUND,
+        },
+        description="Deletes the person; its faces and photos stay, unassigned (as if never enrolled). "
+        "With `erase=true` the faces go too (and, with `photos=true`, the photos where they are the only face), "
+        "the database and media are scanned for anything left, and the answer is the erasure receipt.",
     )
     def delete(self, request: Request, person_id: int) -> Response:
-        services.person_delete(person=_person(person_id))
+        params = self.DeleteSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        person = _person(request, person_id, Scope.MANAGE)
+        caller = Caller.of(request)
+        if params.validated_data["erase"]:
+            receipt = person_erase(person=person, photos=params.validated_data["photos"], caller=caller)
+            return Response(ErasureReceiptSerializer(receipt).data)
+        services.person_delete(person=person, caller=caller)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -167,8 +207,8 @@ class PersonFaceListApi(APIView):
         responses={200: page_schema(FaceOutputSerializer), **ERRORS, **NOT_FOUND},
     )
     def get(self, request: Request, person_id: int) -> Response:
-        def faces(filters: dict) -> QuerySet[Face]:  # an unknown person is a 404 once the page parameters are valid
-            return selectors.person_faces(person=_person(person_id))
+        def faces(caller: Caller, filters: dict) -> QuerySet[Face]:  # unknown person: 404 once page params are valid
+            return selectors.person_faces(person=_person(request, person_id))
 
         return list_response(
             request,
@@ -193,12 +233,13 @@ class PersonFaceListApi(APIView):
         description="Enrols faces as this person (taking them from whoever had them). Any unknown id: 404, no change.",
     )
     def post(self, request: Request, person_id: int) -> Response:
-        person = _person(person_id)
+        person = _person(request, person_id, Scope.MANAGE)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         assigned = services.faces_assign(
-            person=person, face_ids=serializer.validated_data["face_ids"], how=Face.Assignment.ENROLLED
-        )
+            person=person, face_ids=serializer.validated_data["face_ids"], how=Face.Assignment.ENROLLED,
+            caller=Caller.of(request),
+        )  # fmt: skip
         return Response({"assigned": assigned, "person": _person_data(request, person_id)})
 
 
@@ -209,10 +250,10 @@ class PersonFaceDetailApi(APIView):
         description="Removes a wrong face from the person: the face stays, unassigned.",
     )
     def delete(self, request: Request, person_id: int, face_id: int) -> Response:
-        person = _person(person_id)
+        person = _person(request, person_id, Scope.MANAGE)
         if not Face.objects.filter(id=face_id, person=person).exists():
             raise ApplicationError("This face is not one of the person's.", {"face_id": face_id}, status=404)
-        services.faces_unassign(face_ids=[face_id])
+        services.faces_unassign(face_ids=[face_id], library_id=person.library_id, caller=Caller.of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -230,17 +271,20 @@ class PersonMergeApi(APIView):
         description="Moves the other person's faces here and deletes it; this person keeps its name and cover.",
     )
     def post(self, request: Request, person_id: int) -> Response:
-        person = _person(person_id)
+        person = _person(request, person_id, Scope.MANAGE)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        other = _person(serializer.validated_data["other_id"])
-        services.person_merge(person=person, other=other)
+        other = _person(request, serializer.validated_data["other_id"], Scope.MANAGE)
+        services.person_merge(person=person, other=other, caller=Caller.of(request))
         return Response(_person_data(request, person_id))
 
 
 class PersonSuggestionListApi(APIView):
     class FilterSerializer(serializers.Serializer):
         limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20, help_text="groups")
+        library = serializers.IntegerField(
+            required=False, min_value=1, help_text="whose unknown faces; default: your personal library (or a key's)"
+        )
         max_distance = serializers.FloatField(
             required=False, min_value=0.0, max_value=2.0, help_text="default: the encoder's group_distance"
         )
@@ -273,5 +317,8 @@ class PersonSuggestionListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        suggestions = selectors.face_groups_suggested(**filters.validated_data)
+        data = dict(filters.validated_data)
+        caller = Caller.of(request)
+        library = caller.library_for_write(data.pop("library", None), Scope.READ)
+        suggestions = services.face_groups_show(caller=caller, library=library, **data)
         return Response(self.OutputSerializer(suggestions, context={"request": request}).data)

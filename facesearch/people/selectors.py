@@ -13,17 +13,20 @@ from django.db.models.functions import Coalesce
 
 import embeddings
 from facesearch.core.pipeline import get_pipeline
+from facesearch.libraries.access import Caller, in_libraries
+from facesearch.libraries.models import Library
 from facesearch.people.models import Person
 from facesearch.photos.models import CONFIRMED, Face
-from facesearch.photos.selectors import face_list, face_nearest
+from facesearch.photos.selectors import FACE_LIST_FIELDS_DEFERRED, face_nearest
 
 
 class PersonFilter(django_filters.FilterSet):
+    library = django_filters.NumberFilter(field_name="library")
     search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
 
     class Meta:
         model = Person
-        fields = ["search"]
+        fields = ["library", "search", "never_match"]
 
 
 def cover_candidates(faces: QuerySet[Face]) -> QuerySet[Face]:
@@ -32,13 +35,18 @@ def cover_candidates(faces: QuerySet[Face]) -> QuerySet[Face]:
     return faces.annotate(unconfirmed=unconfirmed).order_by("unconfirmed", "-box_size", "-score", "id")
 
 
-def person_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Person]:
-    """People by name, each with `face_count` and `cover_id` (its chosen cover, else the best by `cover_candidates`)."""
+def person_list(*, caller: Caller, filters: dict[str, Any] | None = None) -> QuerySet[Person]:
+    """The caller's people by name, each with `face_count` and `cover_id` (its chosen cover, else the best by
+    `cover_candidates`)."""
     best = cover_candidates(Face.objects.filter(person=OuterRef("pk"))).values("id")[:1]
-    people = Person.objects.annotate(
-        face_count=Count("faces"),
-        cover_id=Coalesce(F("cover_face_id"), Subquery(best)),
-    ).order_by("name", "id")  # Meta.ordering does not apply to aggregated queries
+    people = (
+        in_libraries(Person.objects.all(), caller)
+        .annotate(
+            face_count=Count("faces"),
+            cover_id=Coalesce(F("cover_face_id"), Subquery(best)),
+        )
+        .order_by("name", "id")
+    )  # Meta.ordering does not apply to aggregated queries
     return PersonFilter(filters or {}, queryset=people).qs
 
 
@@ -69,9 +77,10 @@ class FaceGroups:
     max_distance: float
 
 
-def face_groups_suggested(*, limit: int = 20, max_distance: float | None = None) -> FaceGroups:
-    """Suggested people: the newest unassigned faces grouped by `embeddings.cluster`, largest groups first, each
-    named after the enrolled person whose nearest confirmed face is within `max_distance` of the group's mean face.
+def face_groups_suggested(*, library: Library, limit: int = 20, max_distance: float | None = None) -> FaceGroups:
+    """Suggested people of one library: its newest unassigned faces grouped by `embeddings.cluster`, largest groups
+    first, each named after the library's enrolled person whose nearest confirmed face is within `max_distance` of
+    the group's mean face.
 
     Nothing is stored: groups are recomputed from the faces as they are now, so naming or deleting faces changes the
     next answer. The cut defaults to the encoder's `group_distance` (stricter than the 1:1 threshold: a group is
@@ -79,7 +88,7 @@ def face_groups_suggested(*, limit: int = 20, max_distance: float | None = None)
     """
     spec = get_pipeline().spec
     cut = spec.group_distance if max_distance is None else max_distance
-    unassigned = Face.objects.filter(person__isnull=True, model_id=spec.model_id)
+    unassigned = Face.objects.filter(library=library, person__isnull=True, model_id=spec.model_id, searchable=True)
     rows = list(unassigned.order_by("-id").values_list("id", "embedding")[: settings.FACESEARCH_GROUP_WINDOW])
     if not rows:
         return FaceGroups(groups=[], considered=0, unassigned=0, max_distance=cut)
@@ -87,13 +96,18 @@ def face_groups_suggested(*, limit: int = 20, max_distance: float | None = None)
     vectors = np.stack([np.asarray(vector, dtype=np.float32) for _, vector in rows])
     clusters = embeddings.cluster(vectors, cut)[:limit]
 
-    shown = face_list().in_bulk([int(i) for members in clusters for i in ids[members]])
+    shown = (
+        unassigned.defer(*FACE_LIST_FIELDS_DEFERRED)
+        .select_related("person")
+        .in_bulk([int(i) for members in clusters for i in ids[members]])
+    )
     groups = []
     for members in clusters:
         mean = vectors[members].mean(axis=0)
         nearest = face_nearest(
             embedding=mean / np.linalg.norm(mean),
             model_id=spec.model_id,
+            library_ids=[library.id],
             limit=1,
             max_distance=cut,
             confirmed_only=True,

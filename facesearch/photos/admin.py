@@ -17,6 +17,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from facesearch.libraries.admin import LibraryScopedAdmin, admin_caller
+from facesearch.libraries.models import Library, Scope
 from facesearch.people.models import Person
 from facesearch.people.services import faces_assign, faces_unassign, person_create
 from facesearch.photos import ingest, selectors, services
@@ -95,20 +97,21 @@ class FaceInline(admin.TabularInline):
 
 
 @admin.register(Photo)
-class PhotoAdmin(admin.ModelAdmin):
+class PhotoAdmin(LibraryScopedAdmin):
     list_display = ("thumbnail", "id", "original_name", "status", "face_count", "taken_at", "created_at", "uploaded_by")
     list_display_links = ("thumbnail", "id", "original_name")
-    list_filter = ("status", "model_id", "created_at")
+    list_filter = ("library", "status", "model_id", "created_at")
     search_fields = ("original_name", "^sha256")
     date_hierarchy = "created_at"
     actions = ("reprocess",)
     inlines = (FaceInline,)
-    fields = ("preview", "original_name", "sha256", "file", "size", "width", "height", "taken_at", "uploaded_by",
-              "status", "error", "model_id", "created_at", "processed_at")  # fmt: skip
+    fields = ("preview", "library", "original_name", "sha256", "file", "size", "width", "height", "taken_at",
+              "uploaded_by", "status", "error", "model_id", "created_at", "processed_at")  # fmt: skip
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Photo]:
-        return super().get_queryset(request).select_related("uploaded_by").annotate(face_count=Count("faces"))
+        photos = super().get_queryset(request).select_related("uploaded_by", "library")
+        return photos.annotate(face_count=Count("faces"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # photos arrive through the upload API, the web UI or `manage.py ingest`
@@ -128,11 +131,11 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-encode the selected photos (as a job)")
     def reprocess(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
-        job = ingest.photos_reprocess(photo_ids=list(queryset.values_list("id", flat=True)), user=request.user)
-        url = reverse("admin:photos_ingestjob_change", args=[job.id])
-        self.message_user(
-            request, format_html('Queued {} photos: <a href="{}">job {}</a>.', job.items.count(), url, job.id)
-        )
+        for job in ingest.photos_reprocess(photo_ids=list(queryset.values_list("id", flat=True)), user=request.user):
+            url = reverse("admin:photos_ingestjob_change", args=[job.id])
+            self.message_user(
+                request, format_html('Queued {} photos: <a href="{}">job {}</a>.', job.items.count(), url, job.id)
+            )
 
     def delete_model(self, request: HttpRequest, obj: Photo) -> None:
         services.photo_delete(photo=obj)
@@ -143,8 +146,12 @@ class PhotoAdmin(admin.ModelAdmin):
 
 
 class AssignForm(forms.Form):
-    person = forms.ModelChoiceField(queryset=Person.objects.order_by("name"), required=False, label="Existing person")
+    person = forms.ModelChoiceField(queryset=Person.objects.none(), required=False, label="Existing person")
     new_person = forms.CharField(max_length=200, required=False, label="…or a new person named")
+
+    def __init__(self, *args, library_id: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = Person.objects.filter(library_id=library_id).order_by("name")
 
     def clean(self) -> dict:
         data = super().clean()
@@ -154,11 +161,11 @@ class AssignForm(forms.Form):
 
 
 @admin.register(Face)
-class FaceAdmin(admin.ModelAdmin):
+class FaceAdmin(LibraryScopedAdmin):
     list_display = ("crop_thumbnail", "id", "photo_link", "index", "person", "assignment", "score", "box_size",
                     "sharpness", "yaw", "model_id")  # fmt: skip
     list_display_links = ("crop_thumbnail", "id")
-    list_filter = ("model_id", "assignment", ("person", admin.EmptyFieldListFilter),
+    list_filter = ("library", "model_id", "assignment", ("person", admin.EmptyFieldListFilter),
                    ("person", admin.RelatedOnlyFieldListFilter))  # fmt: skip
     search_fields = ("person__name", "photo__original_name", "=photo__id")
     list_select_related = ("person", "photo")
@@ -197,10 +204,18 @@ class FaceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Assign the selected faces to a person…")
     def assign_to_person(self, request: HttpRequest, queryset: QuerySet[Face]) -> TemplateResponse | None:
-        form = AssignForm(request.POST if "apply" in request.POST else None)
+        libraries = sorted(set(queryset.values_list("library_id", flat=True)))
+        if len(libraries) != 1 or not admin_caller(request).may(Scope.MANAGE, libraries[0]):
+            self.message_user(request, "Select faces of one library you may manage.", messages.ERROR)
+            return None
+        form = AssignForm(request.POST if "apply" in request.POST else None, library_id=libraries[0])
         if form.is_valid():
-            person = form.cleaned_data["person"] or person_create(name=form.cleaned_data["new_person"])
-            count = faces_assign(person=person, face_ids=list(queryset.values_list("id", flat=True)))
+            person = form.cleaned_data["person"] or person_create(
+                library=Library.objects.get(id=libraries[0]), name=form.cleaned_data["new_person"]
+            )
+            count = faces_assign(
+                person=person, face_ids=list(queryset.values_list("id", flat=True)), caller=admin_caller(request)
+            )
             self.message_user(request, f"{count} faces assigned to {person.name}.", messages.SUCCESS)
             return None
         return TemplateResponse(
@@ -218,7 +233,16 @@ class FaceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Unassign the selected faces")
     def unassign(self, request: HttpRequest, queryset: QuerySet[Face]) -> None:
-        count = faces_unassign(face_ids=list(queryset.values_list("id", flat=True)))
+        caller = admin_caller(request)
+        count = sum(
+            faces_unassign(
+                face_ids=list(queryset.filter(library_id=library_id).values_list("id", flat=True)),
+                library_id=library_id,
+                caller=caller,
+            )
+            for library_id in set(queryset.values_list("library_id", flat=True))
+            if caller.may(Scope.MANAGE, library_id)
+        )
         self.message_user(request, f"{count} faces unassigned.", messages.SUCCESS)
 
 
@@ -240,10 +264,10 @@ class FailedItemInline(admin.TabularInline):
 
 
 @admin.register(IngestJob)
-class IngestJobAdmin(admin.ModelAdmin):
+class IngestJobAdmin(LibraryScopedAdmin):
     list_display = ("id", "source", "path", "state", "progress_bar", "total", "done", "skipped", "failed", "pending",
                     "created_by", "created_at", "finished_at")  # fmt: skip
-    list_filter = ("state", "source", "created_at")
+    list_filter = ("library", "state", "source", "created_at")
     search_fields = ("path",)
     actions = ("retry",)
     inlines = (FailedItemInline,)
@@ -252,7 +276,7 @@ class IngestJobAdmin(admin.ModelAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[IngestJob]:
-        return selectors.job_list()
+        return selectors.job_list(caller=admin_caller(request))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs come from uploads, `manage.py ingest` and `manage.py reprocess`
@@ -286,7 +310,9 @@ class IngestJobAdmin(admin.ModelAdmin):
 
 
 @admin.register(IngestItem)
-class IngestItemAdmin(admin.ModelAdmin):
+class IngestItemAdmin(LibraryScopedAdmin):
+    library_field = "job__library"
+
     list_display = ("name", "job", "state", "error", "photo", "updated_at")
     list_filter = ("state", "job__source", "job")
     search_fields = ("name", "error")

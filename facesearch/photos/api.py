@@ -9,7 +9,6 @@ import mimetypes
 
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, inline_serializer
@@ -33,6 +32,8 @@ from facesearch.core.api import (
 from facesearch.core.errors import ApplicationError
 from facesearch.core.throttling import WriteScopedRateThrottle
 from facesearch.core.uploads import PhotoUploadHandler
+from facesearch.libraries.access import Caller, object_get
+from facesearch.libraries.models import Scope
 from facesearch.people.models import Person
 from facesearch.people.services import faces_assign, faces_unassign
 from facesearch.photos import ingest, selectors, services
@@ -48,6 +49,7 @@ BROWSER_FORMATS = frozenset({"jpg", "png", "webp", "gif", "avif", "bmp"})
 
 class PhotoOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    library = serializers.IntegerField(source="library_id")
     sha256 = serializers.CharField()
     status = serializers.ChoiceField(choices=Photo.Status.choices)
     error = serializers.CharField(help_text="why processing failed, when it did")
@@ -72,6 +74,7 @@ class PhotoOutputSerializer(serializers.Serializer):
 
 class JobOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    library = serializers.IntegerField(source="library_id")
     source = serializers.ChoiceField(choices=IngestJob.Source.choices)
     path = serializers.CharField()
     state = serializers.ChoiceField(
@@ -138,7 +141,7 @@ class BatchUploadOutputSerializer(serializers.Serializer):
 
 
 def _job_detail(request: Request, job_id: int) -> dict:
-    progress = selectors.job_progress(job_id=job_id)
+    progress = selectors.job_progress(caller=Caller.of(request), job_id=job_id)
     if progress is None:
         raise ApplicationError("No such job.", {"id": job_id}, status=404)
     progress.job.failures = progress.failures
@@ -146,7 +149,7 @@ def _job_detail(request: Request, job_id: int) -> dict:
 
 
 ERRORS = {**error_responses({400: "invalid input; nothing was stored"}), **NOT_AUTHENTICATED}
-NOT_FOUND = error_responses({404: "no such id"})
+NOT_FOUND = error_responses({404: "no such id in a library you may read"})
 IMAGE = {(200, "image/jpeg"): OpenApiTypes.BINARY}
 UPLOAD_RESULT = PolymorphicProxySerializer(
     component_name="PhotoUploadResponse",
@@ -161,6 +164,7 @@ UPLOAD_RESULT = PolymorphicProxySerializer(
 class PhotoListApi(APIView):
     throttle_classes = [*APIView.throttle_classes, WriteScopedRateThrottle]
     throttle_scope = "upload"  # POST only: the list (GET) counts against the general rate alone
+    scopes = {"POST": Scope.UPLOAD}
 
     class FilterSerializer(PageFilterSerializer):
         status = serializers.ChoiceField(choices=Photo.Status.choices, required=False)
@@ -176,6 +180,9 @@ class PhotoListApi(APIView):
         file = serializers.FileField(required=False, allow_empty_file=True, help_text="one image")
         files = serializers.ListField(
             child=serializers.FileField(allow_empty_file=True), required=False, help_text="several images (a job)"
+        )
+        library = serializers.IntegerField(
+            required=False, min_value=1, help_text="default: an API key's library, or your personal library"
         )
 
         class Meta:
@@ -226,15 +233,21 @@ class PhotoListApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         context = {"request": request}
+        caller = Caller.of(request)
+        library = caller.library_for_write(serializer.validated_data.get("library"), Scope.UPLOAD)
         if file := serializer.validated_data.get("file"):
-            photo, created = services.photo_create(file=file, uploaded_by=request.user)
+            photo, created = services.photo_create(file=file, library=library, uploaded_by=caller.user)
             data = PhotoOutputSerializer(photo, context=context).data
             return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-        job, items = ingest.photos_upload(files=serializer.validated_data["files"], uploaded_by=request.user)
+        job, items = ingest.photos_upload(
+            files=serializer.validated_data["files"], library=library, uploaded_by=caller.user
+        )
         photos = {
             photo.id: PhotoOutputSerializer(photo, context=context).data
-            for photo in selectors.photo_list().filter(id__in=[item.photo_id for item in items if item.photo_id])
+            for photo in selectors.photo_list(caller=caller).filter(
+                id__in=[item.photo_id for item in items if item.photo_id]
+            )
         }  # one read of the photos with their faces, however many files
         results = [
             {
@@ -255,7 +268,9 @@ class PhotoListApi(APIView):
 class PhotoDetailApi(APIView):
     @extend_schema(operation_id="photos_retrieve", responses={200: PhotoOutputSerializer, **ERRORS, **NOT_FOUND})
     def get(self, request: Request, photo_id: int) -> Response:
-        photo = get_object_or_404(selectors.photo_list(), id=photo_id)
+        photo = object_get(
+            selectors.photo_list(caller=Caller.of(request)), Caller.of(request), noun="photo", id=photo_id
+        )
         return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
 
     @extend_schema(
@@ -264,7 +279,9 @@ class PhotoDetailApi(APIView):
         description="Deletes the photo, its faces (vectors and crops), its job items and its file.",
     )
     def delete(self, request: Request, photo_id: int) -> Response:
-        services.photo_delete(photo=get_object_or_404(Photo, id=photo_id))
+        services.photo_delete(
+            photo=object_get(Photo.objects.all(), Caller.of(request), Scope.MANAGE, noun="photo", id=photo_id)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -283,7 +300,7 @@ class PhotoImageApi(APIView):
     def get(self, request: Request, photo_id: int) -> HttpResponse:
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        photo = get_object_or_404(Photo, id=photo_id)
+        photo = object_get(Photo.objects.all(), Caller.of(request), noun="photo", id=photo_id)
         size = params.validated_data.get("size")
         extension = photo.file.name.rsplit(".", 1)[-1].lower()
         try:
@@ -332,8 +349,8 @@ class FaceListApi(APIView):
 
 class FaceDetailApi(APIView):
     class InputSerializer(serializers.Serializer):
-        person = serializers.PrimaryKeyRelatedField(
-            queryset=Person.objects.all(), allow_null=True, help_text="a person id, or null to unassign"
+        person = serializers.IntegerField(
+            allow_null=True, min_value=1, help_text="a person of the face's library, or null to unassign"
         )
 
         class Meta:
@@ -341,7 +358,8 @@ class FaceDetailApi(APIView):
 
     @extend_schema(operation_id="faces_retrieve", responses={200: FaceOutputSerializer, **ERRORS, **NOT_FOUND})
     def get(self, request: Request, face_id: int) -> Response:
-        face = get_object_or_404(selectors.face_list(), id=face_id)
+        caller = Caller.of(request)
+        face = object_get(selectors.face_list(caller=caller), caller, noun="face", id=face_id)
         return Response(FaceOutputSerializer(face, context={"request": request}).data)
 
     @extend_schema(
@@ -351,22 +369,24 @@ class FaceDetailApi(APIView):
         description="Assign the face to a person (manually), or unassign it with null.",
     )
     def patch(self, request: Request, face_id: int) -> Response:
-        face = get_object_or_404(Face.objects.only("id"), id=face_id)
+        caller = Caller.of(request)
+        face = object_get(Face.objects.only("id", "library_id"), caller, Scope.MANAGE, noun="face", id=face_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        person = serializer.validated_data["person"]
-        if person is None:
-            faces_unassign(face_ids=[face.id])
+        person_id = serializer.validated_data["person"]
+        if person_id is None:
+            faces_unassign(caller=caller, face_ids=[face.id], library_id=face.library_id)
         else:
-            faces_assign(person=person, face_ids=[face.id], how=Face.Assignment.MANUAL)
-        face = selectors.face_list().get(id=face.id)
+            person = object_get(Person.objects.filter(library_id=face.library_id), caller, noun="person", id=person_id)
+            faces_assign(caller=caller, person=person, face_ids=[face.id], how=Face.Assignment.MANUAL)
+        face = selectors.face_list(caller=caller).get(id=face.id)
         return Response(FaceOutputSerializer(face, context={"request": request}).data)
 
 
 class FaceCropApi(APIView):
     @extend_schema(operation_id="faces_crop", responses={**IMAGE, **ERRORS, **NOT_FOUND})
     def get(self, request: Request, face_id: int) -> HttpResponse:
-        crop = selectors.face_crop(face_id=face_id)
+        crop = selectors.face_crop(caller=Caller.of(request), face_id=face_id)
         if crop is None:
             raise ApplicationError("No such face.", {"id": face_id}, status=404)
         response = HttpResponse(crop, content_type="image/jpeg")
@@ -413,8 +433,9 @@ class JobItemListApi(APIView):
         responses={200: page_schema(ItemOutputSerializer), **ERRORS, **NOT_FOUND},
     )
     def get(self, request: Request, job_id: int) -> Response:
-        def items(filters: dict) -> QuerySet[IngestItem]:  # an unknown job is a 404 once the filters are valid
-            return selectors.job_items(job=get_object_or_404(IngestJob, id=job_id), state=filters.get("state"))
+        def items(caller: Caller, filters: dict) -> QuerySet[IngestItem]:  # an unknown job: 404 once filters are valid
+            job = object_get(IngestJob.objects.all(), caller, noun="job", id=job_id)
+            return selectors.job_items(job=job, state=filters.get("state"))
 
         return list_response(
             request,
@@ -426,6 +447,8 @@ class JobItemListApi(APIView):
 
 
 class JobRetryApi(APIView):
+    scopes = {"POST": Scope.UPLOAD}
+
     @extend_schema(
         operation_id="jobs_retry",
         request=None,
@@ -439,5 +462,6 @@ class JobRetryApi(APIView):
         description="Queue the job's failed items again (a refused upload cannot be retried: its bytes were not kept).",
     )
     def post(self, request: Request, job_id: int) -> Response:
-        retried = ingest.job_retry(job=get_object_or_404(IngestJob, id=job_id))
+        job = object_get(IngestJob.objects.all(), Caller.of(request), Scope.UPLOAD, noun="job", id=job_id)
+        retried = ingest.job_retry(job=job)
         return Response({"retried": retried, "job": _job_detail(request, job_id)})

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone as django_timezone
 
 from facesearch.core.errors import ApplicationError
+from facesearch.libraries.models import Library
 from facesearch.photos import tasks
 from facesearch.photos.jobs import item_add, job_seal, upload_job_create
 from facesearch.photos.models import IngestItem, IngestJob, Photo
@@ -45,15 +46,17 @@ IMAGE_EXTENSIONS = frozenset(
 )
 
 
-def photos_upload(*, files: Sequence[File], uploaded_by: AbstractBaseUser | None) -> tuple[IngestJob, list[IngestItem]]:
-    """Several uploaded files as one upload job: one item per file, a refused file is a failed item.
+def photos_upload(
+    *, files: Sequence[File], library: Library, uploaded_by: AbstractBaseUser | None
+) -> tuple[IngestJob, list[IngestItem]]:
+    """Several uploaded files as one upload job into `library`: one item per file, a refused file is a failed item.
 
     Each file is its own outcome: whatever happens to one (even an unexpected error), the files stored before it keep
     their photos, the job is sealed and the new photos are queued together, BATCH_SIZE per task, so the worker batches
     detection and encoding across them. When every file is refused nothing is kept, the job included, and
     ApplicationError lists the reasons.
     """
-    job = upload_job_create(user=uploaded_by)
+    job = upload_job_create(library=library, user=uploaded_by)
     items: list[IngestItem] = []
     try:
         for file in files:
@@ -90,35 +93,48 @@ def _upload_file_add(*, job: IngestJob, file: File, uploaded_by: AbstractBaseUse
 def job_file_add(
     *, job: IngestJob, file: File, name: str, uploaded_by: AbstractBaseUser | None, enqueue: bool = True
 ) -> IngestItem:
-    """Add one file to a job: a new photo (pending), the same bytes stored already (skipped), or refused (failed)."""
+    """Add one file to a job (into its library): a new photo (pending), the same bytes stored already (skipped), or
+    refused (failed)."""
     try:
-        photo, _ = photo_create(file=file, uploaded_by=uploaded_by, job=job, name=name, enqueue=enqueue)
+        photo, _ = photo_create(
+            file=file, library=job.library, uploaded_by=uploaded_by, job=job, name=name, enqueue=enqueue
+        )
     except ApplicationError as exc:
         return item_add(job=job, name=name, photo=None, state=IngestItem.State.FAILED, error=exc.message)
     return IngestItem.objects.filter(job=job, photo=photo).latest("id")
 
 
-def photos_reprocess(*, photo_ids: Iterable[int], user: AbstractBaseUser | None = None) -> IngestJob:
-    """Re-encode stored photos (e.g. after an encoder change) as a reprocess job; people stay assigned."""
+def photos_reprocess(*, photo_ids: Iterable[int], user: AbstractBaseUser | None = None) -> list[IngestJob]:
+    """Re-encode stored photos (e.g. after an encoder change) as reprocess jobs, one per library the photos are in;
+    people stay assigned."""
     with transaction.atomic():
-        job = IngestJob.objects.create(
-            source=IngestJob.Source.REPROCESS, created_by=user, state=IngestJob.State.PENDING,
-            started_at=django_timezone.now(),
-        )  # fmt: skip
-        photos = list(Photo.objects.filter(id__in=list(photo_ids)).order_by("id").only("id", "original_name", "sha256"))
-        IngestItem.objects.bulk_create(
-            IngestItem(job=job, name=f"{photo.id} {photo.original_name or photo.sha256[:12]}", photo=photo)
-            for photo in photos
+        photos = list(
+            Photo.objects.filter(id__in=list(photo_ids))
+            .order_by("id")
+            .only("id", "original_name", "sha256", "library_id")
         )
+        jobs = []
+        for library_id in sorted({photo.library_id for photo in photos}):
+            job = IngestJob.objects.create(
+                library_id=library_id, source=IngestJob.Source.REPROCESS, created_by=user,
+                state=IngestJob.State.PENDING, started_at=django_timezone.now(),
+            )  # fmt: skip
+            IngestItem.objects.bulk_create(
+                IngestItem(job=job, name=f"{photo.id} {photo.original_name or photo.sha256[:12]}", photo=photo)
+                for photo in photos
+                if photo.library_id == library_id
+            )
+            jobs.append(job)
         Photo.objects.filter(id__in=[photo.id for photo in photos]).update(**PENDING_AGAIN)
-        job_seal(job=job)
+        for job in jobs:
+            job_seal(job=job)
         ids = [photo.id for photo in photos]
         transaction.on_commit(lambda: tasks.photos_enqueue(photo_ids=ids))
-    return job
+    return jobs
 
 
-def folder_job_start(*, path: Path, user: AbstractBaseUser | None) -> tuple[IngestJob, bool]:
-    """The folder's unfinished job to resume, else a new one; `(job, resumed)`.
+def folder_job_start(*, path: Path, library: Library, user: AbstractBaseUser | None) -> tuple[IngestJob, bool]:
+    """The folder's unfinished job into `library` to resume, else a new one; `(job, resumed)`.
 
     Resuming re-queues the photos of its pending items, in case the previous run stopped between storing a photo
     and queueing it (processing twice is harmless: it is idempotent).
@@ -129,15 +145,15 @@ def folder_job_start(*, path: Path, user: AbstractBaseUser | None) -> tuple[Inge
     with transaction.atomic():
         job = (
             IngestJob.objects.select_for_update(no_key=True)
-            .filter(source=IngestJob.Source.FOLDER, path=str(folder))
+            .filter(source=IngestJob.Source.FOLDER, path=str(folder), library=library)
             .exclude(state=IngestJob.State.DONE)
             .order_by("-id")
             .first()
         )
         if job is None:
             job = IngestJob.objects.create(
-                source=IngestJob.Source.FOLDER, path=str(folder), created_by=user, state=IngestJob.State.PENDING,
-                started_at=django_timezone.now(),
+                library=library, source=IngestJob.Source.FOLDER, path=str(folder), created_by=user,
+                state=IngestJob.State.PENDING, started_at=django_timezone.now(),
             )  # fmt: skip
             return job, False
         job.state, job.finished_at = IngestJob.State.PENDING, None

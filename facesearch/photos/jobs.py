@@ -20,6 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone as django_timezone
 
+from facesearch.libraries.models import Library
 from facesearch.photos.models import IngestItem, IngestJob, Photo
 
 
@@ -77,8 +78,9 @@ def job_interrupt(*, job: IngestJob) -> None:
     job.refresh_from_db()
 
 
-def upload_job_create(*, user: AbstractBaseUser | None) -> IngestJob:
-    """An upload job being filled (pending); `job_seal` it once every file is added."""
+def upload_job_create(*, library: Library, user: AbstractBaseUser | None) -> IngestJob:
+    """An upload job into `library` being filled (pending); `job_seal` it once every file is added."""
     return IngestJob.objects.create(
-        source=IngestJob.Source.UPLOAD, created_by=user, state=IngestJob.State.PENDING, started_at=django_timezone.now()
-    )
+        library=library, source=IngestJob.Source.UPLOAD, created_by=user, state=IngestJob.State.PENDING,
+        started_at=django_timezone.now(),
+    )  # fmt: skip

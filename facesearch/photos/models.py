@@ -19,9 +19,10 @@ class Photo(models.Model):
         DONE = "done"
         FAILED = "failed"
 
+    library = models.ForeignKey("libraries.Library", on_delete=models.PROTECT, related_name="photos")
     file = models.FileField(upload_to=photo_upload_to, max_length=255)
     original_name = models.CharField(max_length=255, blank=True)
-    sha256 = models.CharField(max_length=64, unique=True)
+    sha256 = models.CharField(max_length=64, help_text="of the file: one photo per bytes and library")
     size = models.PositiveBigIntegerField()
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
@@ -41,7 +42,12 @@ class Photo(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "status_changed_at"]), models.Index(fields=["-created_at"])]
+        constraints = [models.UniqueConstraint(fields=["library", "sha256"], name="photo_unique_bytes_per_library")]
+        indexes = [
+            models.Index(fields=["status", "status_changed_at"]),
+            models.Index(fields=["library", "-created_at"]),
+            models.Index(fields=["sha256"]),
+        ]
 
     def __str__(self) -> str:
         return self.original_name or self.sha256[:12]
@@ -54,6 +60,12 @@ class Face(models.Model):
         AUTOMATIC = "automatic"
 
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="faces")
+    library = models.ForeignKey(
+        "libraries.Library",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the photo's library, kept on the face so the nearest-neighbour scan filters without a join",
+    )
     index = models.PositiveSmallIntegerField(help_text="position within the photo, most prominent first")
     box = models.JSONField(help_text="[x1, y1, x2, y2] in photo pixels")
     landmarks = models.JSONField(help_text="5 [x, y] points: eyes, nose, mouth corners")
@@ -69,6 +81,9 @@ class Face(models.Model):
     person = models.ForeignKey("people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
     assignment = models.CharField(max_length=16, choices=Assignment.choices, blank=True)
     assignment_distance = models.FloatField(null=True, blank=True)
+    searchable = models.BooleanField(
+        default=True, help_text="false for faces of a person marked never-match: no search or naming returns them"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -89,6 +104,13 @@ class Face(models.Model):
                 opclasses=["vector_l2_ops"],
             ),
             models.Index(fields=["model_id", "person"]),
+            # The exact scans of `face_nearest` for small candidate sets: a library's faces, its confirmed faces.
+            models.Index(fields=["library", "model_id"], name="face_library_model"),
+            models.Index(
+                fields=["library", "model_id"],
+                name="face_library_confirmed",
+                condition=models.Q(person__isnull=False, assignment__in=["manual", "enrolled"], searchable=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -113,6 +135,7 @@ class IngestJob(models.Model):
         DONE = "done"
         INTERRUPTED = "interrupted"
 
+    library = models.ForeignKey("libraries.Library", on_delete=models.PROTECT, related_name="jobs")
     source = models.CharField(max_length=16, choices=Source.choices)
     path = models.TextField(blank=True, help_text="folder for folder jobs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

@@ -186,6 +186,7 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
         created = Face.objects.bulk_create(
             Face(
                 photo=photo,
+                library_id=photo.library_id,
                 **_face_fields(faces[new], index=new, model_id=model_id),
                 **(_assignment_of(inherited[new]) if new in inherited else {}),
             )

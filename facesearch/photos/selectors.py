@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from PIL import Image
 
 import embeddings
 from facesearch.core.images import jpeg_encode, read_stored
+from facesearch.libraries.access import Caller, in_libraries
 from facesearch.photos.models import CONFIRMED, Face, IngestItem, IngestJob, Photo
 from facesearch.photos.storage import (
     PHOTOS_DIR,
@@ -33,6 +34,7 @@ FACE_LIST_FIELDS_DEFERRED = ("crop", "embedding")  # kilobytes per row that list
 
 
 class PhotoFilter(django_filters.FilterSet):
+    library = django_filters.NumberFilter(field_name="library")
     person = django_filters.NumberFilter(field_name="faces__person", distinct=True)
     ordering = django_filters.OrderingFilter(fields=("created_at", "taken_at", "id", "size"))
 
@@ -44,6 +46,7 @@ class PhotoFilter(django_filters.FilterSet):
 class FaceFilter(django_filters.FilterSet):
     # Number filters, not the Meta default (a choice of existing rows): an unknown id must match no face, where a
     # choice filter drops itself as invalid and the list comes back unfiltered.
+    library = django_filters.NumberFilter(field_name="library")
     person = django_filters.NumberFilter(field_name="person")
     photo = django_filters.NumberFilter(field_name="photo")
     unassigned = django_filters.BooleanFilter(field_name="person", lookup_expr="isnull")
@@ -55,15 +58,19 @@ class FaceFilter(django_filters.FilterSet):
 
 
 class JobFilter(django_filters.FilterSet):
+    library = django_filters.NumberFilter(field_name="library")
+
     class Meta:
         model = IngestJob
         fields = ("state", "source")
 
 
-def photo_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Photo]:
-    """Photos with their faces (and the faces' people) prefetched; `ordering` sorts, newest first by default."""
+def photo_list(*, caller: Caller, filters: dict[str, Any] | None = None) -> QuerySet[Photo]:
+    """The caller's photos with their faces (and the faces' people) prefetched; `ordering` sorts, newest first by
+    default."""
     faces = Face.objects.defer(*FACE_LIST_FIELDS_DEFERRED).select_related("person").order_by("model_id", "index")
-    queryset = Photo.objects.select_related("uploaded_by").prefetch_related(Prefetch("faces", queryset=faces))
+    photos = in_libraries(Photo.objects.all(), caller)
+    queryset = photos.select_related("uploaded_by", "library").prefetch_related(Prefetch("faces", queryset=faces))
     queryset = PhotoFilter(filters or {}, queryset).qs
     if (filters or {}).get("ordering") in ("taken_at", "-taken_at"):
         column = F("taken_at")
@@ -72,16 +79,17 @@ def photo_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Photo]:
     return queryset
 
 
-def face_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Face]:
-    return FaceFilter(filters or {}, Face.objects.defer(*FACE_LIST_FIELDS_DEFERRED).select_related("person")).qs
+def face_list(*, caller: Caller, filters: dict[str, Any] | None = None) -> QuerySet[Face]:
+    faces = in_libraries(Face.objects.all(), caller).defer(*FACE_LIST_FIELDS_DEFERRED).select_related("person")
+    return FaceFilter(filters or {}, faces).qs
 
 
-def face_crop(*, face_id: int) -> bytes | None:
-    crop = Face.objects.filter(id=face_id).values_list("crop", flat=True).first()
+def face_crop(*, caller: Caller, face_id: int) -> bytes | None:
+    crop = in_libraries(Face.objects.filter(id=face_id), caller).values_list("crop", flat=True).first()
     return bytes(crop) if crop is not None else None
 
 
-def job_list(*, filters: dict[str, Any] | None = None) -> QuerySet[IngestJob]:
+def job_list(*, caller: Caller, filters: dict[str, Any] | None = None) -> QuerySet[IngestJob]:
     """Jobs annotated with their item counts (`total`, `pending`, `done`, `skipped`, `failed`), `finished` (done,
     skipped or failed) and `progress`, the share finished: 0 to 1, and 1 for an empty job.
 
@@ -91,7 +99,8 @@ def job_list(*, filters: dict[str, Any] | None = None) -> QuerySet[IngestJob]:
         state: Count("items", filter=Q(items__state=state)) for state in IngestItem.State.values
     }  # one GROUP BY for all counts
     queryset = (
-        IngestJob.objects.select_related("created_by")
+        in_libraries(IngestJob.objects.all(), caller)
+        .select_related("created_by")
         .annotate(total=Count("items"), **counts)
         .annotate(finished=F("done") + F("skipped") + F("failed"))
         .annotate(
@@ -122,9 +131,9 @@ class JobProgress:
         return self.job.progress
 
 
-def job_progress(*, job_id: int, failures_limit: int = 1000) -> JobProgress | None:
+def job_progress(*, caller: Caller, job_id: int, failures_limit: int = 1000) -> JobProgress | None:
     """Counts by item state and the failed items with their reasons (the first `failures_limit`)."""
-    job = job_list().filter(id=job_id).first()
+    job = job_list(caller=caller).filter(id=job_id).first()
     if job is None:
         return None
     failures = list(job.items.filter(state=IngestItem.State.FAILED).order_by("id")[:failures_limit])
@@ -200,10 +209,12 @@ def media_audit(*, stale_after: float = 3600) -> MediaAudit:
 
 # -------------------------------------------------------------------------------------------- nearest neighbours
 # The one nearest-neighbour query over face embeddings: search, identification, automatic naming and suggestions use
-# it. Plain ORM SQL, `ORDER BY embedding <-> %s LIMIT k`, answered by the HNSW index `face_embedding_hnsw_l2`
-# (Euclidean distance between L2-normalised vectors: the number `embeddings.distance` returns and thresholds are
-# calibrated in). `hnsw.ef_search` is set for the query's own transaction, and pgvector's iterative index scan keeps
-# filtered queries (model_id, confirmed faces only) from returning fewer than `limit` rows.
+# it. Plain ORM SQL, `ORDER BY embedding <-> %s LIMIT k` over the faces of the given libraries (searchable ones only,
+# unless told), answered by the HNSW index `face_embedding_hnsw_l2` (Euclidean distance between L2-normalised
+# vectors: the number `embeddings.distance` returns and thresholds are calibrated in) when the candidates are many,
+# and by an exact scan of the library's btree index when they are few. `hnsw.ef_search` is set for the query's own
+# transaction, and pgvector's iterative index scan keeps filtered queries (libraries, model_id, confirmed faces only)
+# from returning fewer than `limit` rows.
 
 EF_SEARCH = 100
 """Size of the HNSW candidate list. `benchmarks/search.py` at 1M faces (see README): recall@10 >= 0.99 from 100 on,
@@ -212,20 +223,40 @@ while latency grows with it."""
 ITERATIVE_SCAN = "relaxed_order"
 """pgvector >= 0.8: when a filter drops candidates, scan on instead of returning fewer rows (results re-sorted here)."""
 
+EXACT_SCAN_BELOW = 20_000
+"""Candidates (faces passing the filters) below which the query scans them exactly instead of walking the HNSW graph.
+The graph is built over every library's faces: for a small library the filter drops almost every neighbour the walk
+finds, and the iterative scan gives up (at `hnsw.max_scan_tuples`) before it has `limit` rows; an exact scan of a few
+thousand rows through the `face_library_*` btree indexes is both exact and fast. `benchmarks/search.py --libraries`
+measures both sides of the cut (README, "Search in libraries")."""
 
-def face_nearest_queryset(
-    *, embedding: np.ndarray, model_id: str, limit: int, confirmed_only: bool, exclude_face_id: int | None
+
+def face_nearest_candidates(
+    *,
+    model_id: str,
+    library_ids: Sequence[int],
+    confirmed_only: bool = False,
+    exclude_face_id: int | None = None,
+    include_unsearchable: bool = False,
 ) -> QuerySet[Face]:
-    """The query `face_nearest` runs, unevaluated (run it inside `_nearest_query`): `face_nearest_plan` explains it and
-    `benchmarks/search.py` times its SQL, so what they measure is what ships."""
-    faces = Face.objects.filter(model_id=model_id)
+    """The faces a nearest-neighbour query compares with, unordered."""
+    faces = Face.objects.filter(library_id__in=list(library_ids), model_id=model_id)
+    if not include_unsearchable:
+        faces = faces.filter(searchable=True)
     if confirmed_only:
         faces = faces.filter(person__isnull=False, assignment__in=CONFIRMED)
     if exclude_face_id is not None:
         faces = faces.exclude(id=exclude_face_id)
+    return faces
+
+
+def face_nearest_queryset(*, embedding: np.ndarray, limit: int, **candidates: Any) -> QuerySet[Face]:
+    """The query `face_nearest` runs, unevaluated (run it inside `_nearest_query`): `face_nearest_plan` explains it and
+    `benchmarks/search.py` times its SQL, so what they measure is what ships."""
     vector = np.asarray(embedding, dtype=np.float32)
     return (
-        faces.annotate(distance=L2Distance("embedding", vector))
+        face_nearest_candidates(**candidates)
+        .annotate(distance=L2Distance("embedding", vector))
         .order_by("distance")
         .select_related("photo", "person")
         .defer("crop", "embedding", "photo__error")[:limit]
@@ -236,21 +267,28 @@ def face_nearest(
     *,
     embedding: np.ndarray,
     model_id: str,
+    library_ids: Sequence[int],
     limit: int = 10,
     max_distance: float | None = None,
     confirmed_only: bool = False,
     exclude_face_id: int | None = None,
+    include_unsearchable: bool = False,
     ef_search: int = EF_SEARCH,
 ) -> list[Face]:
-    """The `limit` faces nearest to `embedding` among faces of the same encoder, nearest first, each with `.distance`.
+    """The `limit` faces nearest to `embedding` among faces of the same encoder in `library_ids`, nearest first, each
+    with `.distance`.
 
-    `confirmed_only` keeps faces a person assigned (manual or enrolled); `max_distance` keeps only faces closer than
-    it, by `embeddings.same_person` (the rule verify and identify decide by, so a cut at the threshold keeps exactly
-    the "same person" faces). The cut is applied to the k rows the index returns, not in SQL: top-k then cut is the
-    same answer, and a SQL `WHERE distance < x` would make the iterative scan walk the graph far beyond k whenever few
-    faces are that close.
+    Faces of people marked never-match are left out (`include_unsearchable` is for ingest alone: it must recognise
+    them to keep their new faces out too). `confirmed_only` keeps faces a person assigned (manual or enrolled);
+    `max_distance` keeps only faces closer than it, by `embeddings.same_person` (the rule verify and identify decide
+    by, so a cut at the threshold keeps exactly the "same person" faces). The cut is applied to the k rows the index
+    returns, not in SQL: top-k then cut is the same answer, and a SQL `WHERE distance < x` would make the iterative
+    scan walk the graph far beyond k whenever few faces are that close.
     """
-    query = {"confirmed_only": confirmed_only, "exclude_face_id": exclude_face_id}
+    query = {
+        "library_ids": library_ids, "confirmed_only": confirmed_only, "exclude_face_id": exclude_face_id,
+        "include_unsearchable": include_unsearchable,
+    }  # fmt: skip
     with _nearest_query(embedding=embedding, model_id=model_id, limit=limit, ef_search=ef_search, **query) as faces:
         rows = sorted(faces, key=lambda face: face.distance)  # relaxed_order may return near-ties slightly out of order
     if max_distance is not None:
@@ -262,24 +300,37 @@ def face_nearest_plan(
     *,
     embedding: np.ndarray,
     model_id: str,
+    library_ids: Sequence[int],
     limit: int = 10,
     confirmed_only: bool = False,
     exclude_face_id: int | None = None,
     ef_search: int = EF_SEARCH,
 ) -> str:
-    """EXPLAIN of exactly the query `face_nearest` runs: tests and operators check that the HNSW index answers it."""
-    query = {"confirmed_only": confirmed_only, "exclude_face_id": exclude_face_id}
+    """EXPLAIN of exactly the query `face_nearest` runs: tests and operators check which index answers it."""
+    query = {"library_ids": library_ids, "confirmed_only": confirmed_only, "exclude_face_id": exclude_face_id}
     with _nearest_query(embedding=embedding, model_id=model_id, limit=limit, ef_search=ef_search, **query) as faces:
         return faces.explain()
 
 
 @contextlib.contextmanager
 def _nearest_query(*, limit: int, ef_search: int, **query: Any) -> Iterator[QuerySet[Face]]:
-    """`face_nearest_queryset`, to evaluate inside the transaction whose HNSW scans use `ef_search` (at least `limit`)
-    and iterative scans; SET LOCAL ends with it, so a pooled connection keeps no setting."""
+    """`face_nearest_queryset`, to evaluate inside the transaction whose settings pick the scan: an exact one (index
+    scans off, so PostgreSQL reads the candidates through a bitmap of the library btree and sorts them) when they are
+    fewer than EXACT_SCAN_BELOW, else HNSW with `ef_search` (at least `limit`) and iterative scans. SET LOCAL ends
+    with the transaction, so a pooled connection keeps no setting."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
-            [str(max(ef_search, limit)), ITERATIVE_SCAN],
-        )
+        candidates = {key: value for key, value in query.items() if key != "embedding"}
+        if face_nearest_exact(**candidates):
+            cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
+        else:
+            cursor.execute(
+                "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
+                [str(max(ef_search, limit)), ITERATIVE_SCAN],
+            )
         yield face_nearest_queryset(limit=limit, **query)
+
+
+def face_nearest_exact(**candidates: Any) -> bool:
+    """Whether `face_nearest` scans these candidates exactly: fewer than EXACT_SCAN_BELOW, counted by reading at most
+    that many index entries (never a full count of a large library)."""
+    return face_nearest_candidates(**candidates).values("id")[:EXACT_SCAN_BELOW].count() < EXACT_SCAN_BELOW

@@ -17,6 +17,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.transaction import TransactionManagementError
 
 from facesearch.core.images import check_upload_size, image_facts, read_upload
+from facesearch.libraries.models import Library
 from facesearch.people.services import people_covers_refresh
 from facesearch.photos import tasks
 from facesearch.photos.jobs import item_add, jobs_finish_if_complete, jobs_lock
@@ -32,12 +33,14 @@ FILE_MISSING = "the stored file is missing (found by manage.py media_check); upl
 def photo_create(
     *,
     file: File,
+    library: Library,
     uploaded_by: AbstractBaseUser | None,
     job: IngestJob | None = None,
     name: str | None = None,
     enqueue: bool = True,
 ) -> tuple[Photo, bool]:
-    """Store an uploaded image and queue its processing; `(photo, created)`: the same bytes return the stored photo.
+    """Store an uploaded image in `library` and queue its processing; `(photo, created)`: the same bytes return the
+    library's stored photo (another library's copy of them is another photo, sharing the file).
 
     Bad input raises ApplicationError before anything is written. The file is on disk (fsynced) before the row
     commits, and the task is queued only after the commit. With `job`, the file is recorded as an item named `name`.
@@ -45,7 +48,7 @@ def photo_create(
     name = name or Path(file.name or "upload").name
     check_upload_size(file)
     sha256 = _sha256(file)
-    photo = Photo.objects.filter(sha256=sha256).first()
+    photo = Photo.objects.filter(library=library, sha256=sha256).first()
     if photo is not None:  # stored bytes were validated when they were stored: no need to decode them again
         if job is not None:
             item_add(job=job, name=name, photo=photo, state=IngestItem.State.SKIPPED, error="already stored")
@@ -62,6 +65,7 @@ def photo_create(
             _sha256_lock(sha256)  # a delete of the same bytes removes its file under this lock: never ours
             wrote = photo_file_write(name=file_name, file=file)
             photo, created = Photo.objects.get_or_create(
+                library=library,
                 sha256=sha256,
                 defaults={
                     "file": file_name,

@@ -85,9 +85,15 @@ def media_sha256(name: str) -> str:
     return PurePosixPath(name).name.partition(".")[0].partition("-")[0]
 
 
+def thumbnail_files(*, photo_name: str) -> list[Path]:
+    """The cached thumbnails of the photo stored at `photo_name`, every size."""
+    folder = photo_file_path(thumbnail_file_name(photo_name=photo_name, size=0)).parent
+    return list(folder.glob(f"{media_sha256(photo_name)}-*.jpg"))
+
+
 def _thumbnails_delete(*, photo_name: str) -> None:
     folder = photo_file_path(thumbnail_file_name(photo_name=photo_name, size=0)).parent
-    for path in folder.glob(f"{media_sha256(photo_name)}-*.jpg"):
+    for path in thumbnail_files(photo_name=photo_name):
         path.unlink(missing_ok=True)
     _remove_empty_folders(folder, root=photo_file_path(THUMBS_DIR))
 

@@ -25,6 +25,8 @@ from facesearch.core.api import (
     error_responses,
 )
 from facesearch.core.uploads import QueryImageUploadHandler
+from facesearch.libraries.access import Caller
+from facesearch.libraries.models import Scope
 from facesearch.photos.models import Photo
 from facesearch.search import services
 
@@ -35,8 +37,9 @@ ERRORS = {
     **NOT_AUTHENTICATED,
     **error_responses(
         {
-            404: "unknown face id",
-            409: "the stored face was encoded by another encoder",
+            403: "an API key without the `search` scope",
+            404: "an unknown face or library, or one you may not search",
+            409: "the stored face was encoded by another encoder, or its person is marked never-match",
             422: "no face was found in an image",
         }
     ),
@@ -57,6 +60,7 @@ class QueryImageApi(APIView):
     """
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
+    scopes = {"POST": Scope.SEARCH}
     throttle_classes = [*APIView.throttle_classes, ScopedRateThrottle]
     throttle_scope = "search"
 
@@ -130,6 +134,11 @@ class SearchApi(QueryImageApi):
         face_index = serializers.IntegerField(
             required=False, min_value=0, default=0, help_text="which face of the query image (0: most prominent)"
         )
+        library = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            help_text="compare within this library only; default: every library you may search",
+        )
 
         class Meta:
             ref_name = "SearchQuery"
@@ -170,12 +179,13 @@ class SearchApi(QueryImageApi):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        options = {"limit": data["limit"], "max_distance": data.get("max_distance")}
+        options = {"limit": data["limit"], "max_distance": data.get("max_distance"), "library": data.get("library")}
+        caller = Caller.of(request)
         if "face_id" in data:
-            result = services.faces_search_by_face(user=request.user, face_id=data["face_id"], **options)
+            result = services.faces_search_by_face(caller=caller, face_id=data["face_id"], **options)
         else:
             result = services.faces_search_by_photo(
-                user=request.user, file=data["file"], face_index=data["face_index"], **options
+                caller=caller, file=data["file"], face_index=data["face_index"], **options
             )
         return Response(self.OutputSerializer(result, context={"request": request}).data)
 
@@ -189,6 +199,11 @@ class IdentifyApi(QueryImageApi):
             max_value=2.0,
             help_text="match only within this distance; default: the encoder's calibrated 1:1 threshold (with "
             "hundreds of people enrolled, a stricter value keeps strangers unknown: see the README)",
+        )
+        library = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            help_text="compare within this library only; default: every library you may search",
         )
 
         class Meta:
@@ -212,7 +227,10 @@ class IdentifyApi(QueryImageApi):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        faces = services.faces_identify(user=request.user, file=data["file"], max_distance=data.get("max_distance"))
+        faces = services.faces_identify(
+            caller=Caller.of(request), file=data["file"], max_distance=data.get("max_distance"),
+            library=data.get("library"),
+        )  # fmt: skip
         return Response(self.OutputSerializer({"faces": faces}).data)
 
 
@@ -260,5 +278,5 @@ class VerifyApi(QueryImageApi):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = services.faces_verify(user=request.user, **serializer.validated_data)
+        result = services.faces_verify(caller=Caller.of(request), **serializer.validated_data)
         return Response(self.OutputSerializer(result).data)

@@ -1,29 +1,29 @@
 """Search by photo or face, 1:N identification and 1:1 verification, each recorded in the audit log.
 
 Query images are decoded in memory (`read_upload`, fed by `core.uploads.QueryImageUploadHandler`) and never stored:
-no file, no row. Encoding runs outside any transaction; the nearest-neighbour queries and the audit row commit together.
+no file, no row. Encoding runs outside any transaction; every query is audited, a failed one too. Each compares only
+within the libraries the caller may search (or the one it names), and never with faces of people marked never-match.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
 
 import embeddings
 from facesearch.core.errors import ApplicationError
 from facesearch.core.images import read_upload
 from facesearch.core.inference import get_gate
 from facesearch.core.pipeline import get_pipeline
+from facesearch.libraries.access import Caller, library_get, object_get
+from facesearch.libraries.audit import Audited, audited
+from facesearch.libraries.models import AuditEntry, Scope
 from facesearch.people.models import Person
 from facesearch.photos.models import Face
 from facesearch.photos.selectors import face_nearest
-from facesearch.search.models import AuditLog
 
 Box = tuple[float, float, float, float]
 
@@ -94,11 +94,16 @@ def _query_faces(file: UploadedFile, *, max_faces: int | None = None) -> list[Qu
     ]
 
 
-def _stored_face(face_id: int) -> QueryFace:
-    """A stored face as a query, if it was encoded by the current encoder (its threshold is the one we know)."""
-    face = Face.objects.filter(id=face_id).only("id", "index", "box", "score", "embedding", "model_id").first()
-    if face is None:
-        raise ApplicationError("Face not found.", {"face_id": face_id}, status=404)
+def _stored_face(caller: Caller, face_id: int) -> QueryFace:
+    """A stored face the caller may search with, as a query, if it was encoded by the current encoder (its threshold
+    is the one we know) and its person has not opted out of matching."""
+    faces = Face.objects.only("id", "index", "box", "score", "embedding", "model_id", "library_id", "searchable")
+    face = object_get(faces, caller, Scope.SEARCH, noun="face", id=face_id)
+    if not face.searchable:
+        raise ApplicationError(
+            "This face's person is marked never-match: their faces are not searched for.", {"face_id": face_id},
+            status=409,
+        )  # fmt: skip
     model_id = get_pipeline().spec.model_id
     if face.model_id != model_id:
         raise ApplicationError(
@@ -115,16 +120,11 @@ def _stored_face(face_id: int) -> QueryFace:
     )
 
 
-def _audit(
-    *, user: AbstractBaseUser | None, kind: str, result_count: int, best_distance: float | None, detail: dict[str, Any]
-) -> AuditLog:
-    return AuditLog.objects.create(
-        user=user if user is not None and user.is_authenticated else None,
-        kind=kind,
-        result_count=result_count,
-        best_distance=best_distance,
-        detail=detail,
-    )
+def _library_ids(caller: Caller, library: int | None) -> list[int]:
+    """The libraries a query compares within: the one named (if the caller may search it), else all they may."""
+    if library is not None:
+        return [library_get(caller, library, Scope.SEARCH).id]
+    return list(caller.library_ids(Scope.SEARCH).values_list("id", flat=True))
 
 
 # ----------------------------------------------------------------------------------------------------------- search
@@ -132,14 +132,15 @@ def _audit(
 
 def _search(
     *,
-    user: AbstractBaseUser | None,
+    record: Audited,
+    library_ids: list[int],
     query_faces: list[QueryFace],
     face_index: int,
     limit: int,
     max_distance: float | None,
     exclude_face_id: int | None,
-    detail: dict[str, Any],
 ) -> SearchResult:
+    record.detail.update({"limit": limit, "face_index": face_index, "query_faces": len(query_faces)})
     if not 0 <= face_index < len(query_faces):
         raise ApplicationError(
             f"face_index must be between 0 and {len(query_faces) - 1}: the image has {len(query_faces)} face(s).",
@@ -148,28 +149,17 @@ def _search(
     query = query_faces[face_index]
     threshold = get_pipeline().threshold
     cut = threshold if max_distance is None else max_distance
-    with transaction.atomic():
-        matches = face_nearest(
-            embedding=query.embedding,
-            model_id=query.model_id,
-            limit=limit,
-            max_distance=cut,
-            exclude_face_id=exclude_face_id,
-        )
-        _audit(
-            user=user,
-            kind=AuditLog.Kind.SEARCH,
-            result_count=len(matches),
-            best_distance=matches[0].distance if matches else None,
-            detail={
-                **detail,
-                "limit": limit,
-                "max_distance": cut,
-                "face_index": face_index,
-                "query_faces": len(query_faces),
-                "face_ids": [face.id for face in matches],
-            },
-        )
+    matches = face_nearest(
+        embedding=query.embedding,
+        model_id=query.model_id,
+        library_ids=library_ids,
+        limit=limit,
+        max_distance=cut,
+        exclude_face_id=exclude_face_id,
+    )
+    record.result_count = len(matches)
+    record.best_distance = matches[0].distance if matches else None
+    record.detail.update({"max_distance": cut, "face_ids": [face.id for face in matches]})
     return SearchResult(
         query_faces=query_faces, face_index=face_index, matches=matches, threshold=threshold, max_distance=cut
     )
@@ -177,49 +167,57 @@ def _search(
 
 def faces_search_by_photo(
     *,
-    user: AbstractBaseUser | None,
+    caller: Caller,
     file: UploadedFile,
+    library: int | None = None,
     limit: int = 10,
     max_distance: float | None = None,
     face_index: int = 0,
 ) -> SearchResult:
-    """Faces like the `face_index`-th face of an uploaded image (the most prominent by default), nearest first.
+    """Faces like the `face_index`-th face of an uploaded image (the most prominent by default), nearest first, in the
+    caller's libraries (or `library`).
 
     Matches farther than `max_distance` (default: the encoder's calibrated same-person threshold) are left out.
     """
-    return _search(
-        user=user,
-        query_faces=_query_faces(file),
-        face_index=face_index,
-        limit=limit,
-        max_distance=max_distance,
-        exclude_face_id=None,
-        detail={"source": "upload"},
-    )
+    with audited(caller=caller, kind=AuditEntry.Kind.SEARCH, detail={"source": "upload"}) as record:
+        record.library_ids = _library_ids(caller, library)
+        return _search(
+            record=record,
+            library_ids=record.library_ids,
+            query_faces=_query_faces(file),
+            face_index=face_index,
+            limit=limit,
+            max_distance=max_distance,
+            exclude_face_id=None,
+        )
 
 
 def faces_search_by_face(
-    *, user: AbstractBaseUser | None, face_id: int, limit: int = 10, max_distance: float | None = None
+    *, caller: Caller, face_id: int, library: int | None = None, limit: int = 10, max_distance: float | None = None
 ) -> SearchResult:
-    """Faces like a stored face (itself excluded), nearest first; `max_distance` as in `faces_search_by_photo`."""
-    return _search(
-        user=user,
-        query_faces=[_stored_face(face_id)],
-        face_index=0,
-        limit=limit,
-        max_distance=max_distance,
-        exclude_face_id=face_id,
-        detail={"source": "face", "face_id": face_id},
-    )
+    """Faces like a stored face (itself excluded), nearest first; `library` and `max_distance` as in
+    `faces_search_by_photo`."""
+    with audited(caller=caller, kind=AuditEntry.Kind.SEARCH, detail={"source": "face", "face_id": face_id}) as record:
+        record.library_ids = _library_ids(caller, library)
+        return _search(
+            record=record,
+            library_ids=record.library_ids,
+            query_faces=[_stored_face(caller, face_id)],
+            face_index=0,
+            limit=limit,
+            max_distance=max_distance,
+            exclude_face_id=face_id,
+        )
 
 
 # --------------------------------------------------------------------------------------------------------- identify
 
 
 def faces_identify(
-    *, user: AbstractBaseUser | None, file: UploadedFile, max_distance: float | None = None
+    *, caller: Caller, file: UploadedFile, library: int | None = None, max_distance: float | None = None
 ) -> list[Identification]:
-    """Each face of the image → the enrolled person it most likely is, or "unknown" beyond the threshold.
+    """Each face of the image → the enrolled person (of the caller's libraries, or `library`) it most likely is, or
+    "unknown" beyond the threshold.
 
     A person is compared by their nearest confirmed face, not by the centroid of their faces: `benchmarks/identify.py`
     on 7,981 real LFW faces measures the same accuracy for one enrolled face per person and at most 1.6 points better
@@ -227,12 +225,16 @@ def faces_identify(
     is the one indexed query every search uses. The threshold defaults to the encoder's calibrated 1:1 distance;
     `max_distance` makes it stricter for large galleries, where a stranger has many chances to fall near someone.
     """
-    query_faces = _query_faces(file)
-    threshold = get_pipeline().threshold if max_distance is None else max_distance
-    answers = []
-    with transaction.atomic():
+    with audited(caller=caller, kind=AuditEntry.Kind.IDENTIFY) as record:
+        record.library_ids = _library_ids(caller, library)
+        query_faces = _query_faces(file)
+        threshold = get_pipeline().threshold if max_distance is None else max_distance
+        answers = []
         for query in query_faces:
-            nearest = face_nearest(embedding=query.embedding, model_id=query.model_id, limit=1, confirmed_only=True)
+            nearest = face_nearest(
+                embedding=query.embedding, model_id=query.model_id, library_ids=record.library_ids, limit=1,
+                confirmed_only=True,
+            )  # fmt: skip
             distance = nearest[0].distance if nearest else None
             match = distance is not None and embeddings.same_person(distance, threshold)
             answers.append(
@@ -246,14 +248,10 @@ def faces_identify(
                 )
             )
         distances = [a.distance for a in answers if a.distance is not None]
-        _audit(
-            user=user,
-            kind=AuditLog.Kind.IDENTIFY,
-            result_count=sum(a.decision == "match" for a in answers),
-            best_distance=min(distances) if distances else None,
-            detail={"faces": len(answers), "person_ids": [a.person.id for a in answers if a.person is not None]},
-        )
-    return answers
+        record.result_count = sum(a.decision == "match" for a in answers)
+        record.best_distance = min(distances) if distances else None
+        record.detail = {"faces": len(answers), "person_ids": [a.person.id for a in answers if a.person is not None]}
+        return answers
 
 
 # ----------------------------------------------------------------------------------------------------------- verify
@@ -261,30 +259,31 @@ def faces_identify(
 
 def faces_verify(
     *,
-    user: AbstractBaseUser | None,
+    caller: Caller,
     file_a: UploadedFile | None = None,
     file_b: UploadedFile | None = None,
     face_a: int | None = None,
     face_b: int | None = None,
 ) -> Verification:
-    """Are the most prominent faces of two images (or two stored faces, or one of each) the same person?"""
-    sides = []
-    for name, file, face_id in (("a", file_a, face_a), ("b", file_b, face_b)):
-        if (file is None) == (face_id is None):
-            raise ApplicationError(f"Give exactly one of file_{name} or face_{name}.", {"side": name})
-        sides.append(_query_faces(file, max_faces=1)[0] if file is not None else _stored_face(face_id))
-    a, b = sides
-    result = get_pipeline().verify(a.embedding, b.embedding)
-    distance, threshold, same = round(result.distance, 4), result.threshold, result.same
-    _audit(
-        user=user,
-        kind=AuditLog.Kind.VERIFY,
-        result_count=int(same),
-        best_distance=distance,
-        detail={
-            "a": "upload" if face_a is None else {"face_id": face_a},
-            "b": "upload" if face_b is None else {"face_id": face_b},
-            "same": same,
-        },
-    )
-    return Verification(distance=distance, threshold=threshold, same=same)
+    """Are the most prominent faces of two images (or two stored faces the caller may search, or one of each) the
+    same person?"""
+    detail = {
+        "a": "upload" if face_a is None else {"face_id": face_a},
+        "b": "upload" if face_b is None else {"face_id": face_b},
+    }
+    with audited(caller=caller, kind=AuditEntry.Kind.VERIFY, detail=detail) as record:
+        sides = []
+        for name, file, face_id in (("a", file_a, face_a), ("b", file_b, face_b)):
+            if (file is None) == (face_id is None):
+                raise ApplicationError(f"Give exactly one of file_{name} or face_{name}.", {"side": name})
+            if face_id is not None:
+                sides.append(_stored_face(caller, face_id))
+                record.library_ids.append(Face.objects.values_list("library_id", flat=True).get(id=face_id))
+            else:
+                sides.append(_query_faces(file, max_faces=1)[0])
+        a, b = sides
+        result = get_pipeline().verify(a.embedding, b.embedding)
+        distance, threshold, same = round(result.distance, 4), result.threshold, result.same
+        record.result_count, record.best_distance = int(same), distance
+        record.detail["same"] = same
+        return Verification(distance=distance, threshold=threshold, same=same)

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from facesearch.libraries.access import OPERATOR
 from facesearch.photos import selectors
 from facesearch.photos.models import Face, IngestItem, IngestJob
 
@@ -15,12 +16,12 @@ POLL_SECONDS = 0.5
 
 def job_follow(*, job: IngestJob, poll: float = POLL_SECONDS, timeout: float | None = None) -> bool:
     """Show a progress bar until the job is done; False when stopped first (Ctrl-C or `timeout`); the job goes on."""
-    progress = selectors.job_progress(job_id=job.id)
+    progress = selectors.job_progress(caller=OPERATOR, job_id=job.id)
     deadline = None if timeout is None else time.monotonic() + timeout
     with tqdm(total=progress.total, initial=progress.finished, unit="photo", desc="processing", disable=None) as bar:
         try:
             while True:
-                progress = selectors.job_progress(job_id=job.id, failures_limit=0)
+                progress = selectors.job_progress(caller=OPERATOR, job_id=job.id, failures_limit=0)
                 bar.total = progress.total
                 bar.update(progress.finished - bar.n)
                 bar.set_postfix(done=progress.done, failed=progress.failed, refresh=False)
@@ -35,7 +36,7 @@ def job_follow(*, job: IngestJob, poll: float = POLL_SECONDS, timeout: float | N
 
 def job_summary(*, job: IngestJob, out: TextIO) -> None:
     """New, skipped and failed files with the reasons, and the faces found so far."""
-    progress = selectors.job_progress(job_id=job.id)
+    progress = selectors.job_progress(caller=OPERATOR, job_id=job.id)
     refused = sum(1 for item in progress.failures if item.photo_id is None)
     new = progress.total - progress.skipped - refused
     faces = Face.objects.filter(photo__ingest_items__job=job, photo__ingest_items__state=IngestItem.State.DONE).count()

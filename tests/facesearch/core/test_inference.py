@@ -13,7 +13,7 @@ from PIL import Image
 from facesearch.core.errors import ApplicationError
 from facesearch.core.inference import InferenceGate
 from facesearch.search import services
-from facesearch.search.models import AuditLog
+from facesearch.libraries.models import AuditEntry as AuditLog
 from tests.facesearch.conftest import upload
 
 CROWD = ("George_W_Bush_0001", "Colin_Powell_0001", "Tony_Blair_0001", "Hugo_Chavez_0001")

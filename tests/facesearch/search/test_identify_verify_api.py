@@ -10,7 +10,7 @@ import embeddings
 from facesearch.core.pipeline import get_pipeline
 from facesearch.people.services import faces_assign
 from facesearch.photos.models import Face
-from facesearch.search.models import AuditLog
+from facesearch.libraries.models import AuditEntry as AuditLog
 from tests.facesearch.conftest import (
     ENROLLED,
     GALLERY_PER_PERSON,

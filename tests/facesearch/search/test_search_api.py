@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import InMemoryUploadedFile
 
 from facesearch.photos.models import Face, Photo
 from facesearch.search import services
-from facesearch.search.models import AuditLog
+from facesearch.libraries.models import AuditEntry as AuditLog
 from tests.facesearch.conftest import (
     ENROLLED,
     GALLERY_PER_PERSON,

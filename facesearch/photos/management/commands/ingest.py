@@ -1,4 +1,5 @@
-"""`manage.py ingest PATH [--recursive] [--user NAME] [--wait]`: a folder of photos as a resumable job."""
+"""`manage.py ingest PATH [--library ID] [--recursive] [--user NAME] [--wait]`: a folder of photos as a resumable
+job into one library."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from facesearch.core.errors import ApplicationError
+from facesearch.libraries.models import Library
 from facesearch.photos import ingest, jobs, processing, tasks
 from facesearch.photos.management.progress import job_follow, job_summary
 from facesearch.photos.models import IngestItem
@@ -25,14 +27,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("path", type=Path, help="folder of images")
         parser.add_argument("--recursive", "-r", action="store_true", help="include sub-folders")
+        parser.add_argument(
+            "--library", type=int, help="the library's id; default: the user's personal library, or the only library"
+        )
         parser.add_argument("--user", help="record the photos as uploaded by this user")
         parser.add_argument("--wait", action="store_true", help="follow the processing to the end")
         parser.add_argument("--batch-size", type=int, default=processing.BATCH_SIZE, help="photos per worker task")
 
-    def handle(self, *args, path: Path, recursive: bool, user: str | None, wait: bool, batch_size: int, **options):
+    def handle(
+        self, *args, path: Path, library: int | None, recursive: bool, user: str | None, wait: bool,
+        batch_size: int, **options,
+    ):  # fmt: skip
         uploader = _user(user)
         try:
-            job, resumed = ingest.folder_job_start(path=path, user=uploader)
+            job, resumed = ingest.folder_job_start(path=path, library=_library(library, uploader), user=uploader)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         names = ingest.folder_scan(path=Path(job.path), recursive=recursive)
@@ -79,6 +87,20 @@ def _user(username: str | None):
         return get_user_model().objects.get(username=username)
     except get_user_model().DoesNotExist as exc:
         raise CommandError(f"no user named {username!r}") from exc
+
+
+def _library(library_id: int | None, user) -> Library:
+    if library_id is not None:
+        library = Library.objects.filter(id=library_id).first()
+        if library is None:
+            raise CommandError(f"no library with id {library_id}")
+        return library
+    if user is not None and (personal := Library.objects.filter(personal_for=user).first()) is not None:
+        return personal
+    libraries = list(Library.objects.all()[:2])
+    if len(libraries) != 1:
+        raise CommandError("say which library receives the photos: --library ID (see the admin or /api/libraries/)")
+    return libraries[0]
 
 
 class _GracefulStop:

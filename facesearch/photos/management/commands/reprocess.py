@@ -1,4 +1,4 @@
-"""`manage.py reprocess (--all | --failed | --ids ID ...) [--wait]`: re-encode stored photos as a job."""
+"""`manage.py reprocess (--all | --failed | --ids ID ...) [--wait]`: re-encode stored photos, one job per library."""
 
 from __future__ import annotations
 
@@ -31,8 +31,11 @@ class Command(BaseCommand):
             missing = sorted(set(ids) - set(photos.values_list("id", flat=True)))
             if missing:
                 raise CommandError(f"no photos with ids {', '.join(map(str, missing))}")
-        job = ingest.photos_reprocess(photo_ids=photos.values_list("id", flat=True))
-        self.stdout.write(f"job {job.id}: {job.items.count()} photos queued for re-encoding")
-        if wait and not job_follow(job=job):
-            self.stdout.write("stopped waiting; the workers go on with the job")
-        job_summary(job=job, out=self.stdout)
+        jobs = ingest.photos_reprocess(photo_ids=photos.values_list("id", flat=True))
+        for job in jobs:
+            self.stdout.write(f"job {job.id}: {job.items.count()} photos of library {job.library_id} queued")
+        for job in jobs:
+            if wait and not job_follow(job=job):
+                self.stdout.write("stopped waiting; the workers go on with the jobs")
+                wait = False
+            job_summary(job=job, out=self.stdout)
