@@ -123,8 +123,13 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 # again, checked every FACESEARCH_RECOVER_INTERVAL seconds. The bound must exceed a normal wait in the queue and a run.
 FACESEARCH_RECOVER_AFTER = env.int("FACESEARCH_RECOVER_AFTER", default=900)
 FACESEARCH_RECOVER_INTERVAL = env.int("FACESEARCH_RECOVER_INTERVAL", default=300)
+# Retention (Celery beat, daily, and `manage.py purge`): unassigned faces and audit entries older than this many days
+# are deleted; 0 keeps them forever.
+FACESEARCH_RETAIN_UNASSIGNED_DAYS = env.int("FACESEARCH_RETAIN_UNASSIGNED_DAYS", default=0)
+FACESEARCH_RETAIN_AUDIT_DAYS = env.int("FACESEARCH_RETAIN_AUDIT_DAYS", default=0)
 CELERY_BEAT_SCHEDULE = {
-    "photos-recover": {"task": "facesearch.photos.tasks.photos_recover", "schedule": FACESEARCH_RECOVER_INTERVAL}
+    "photos-recover": {"task": "facesearch.photos.tasks.photos_recover", "schedule": FACESEARCH_RECOVER_INTERVAL},
+    "retention": {"task": "facesearch.libraries.tasks.retention_run", "schedule": 24 * 3600},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")  # when each periodic task last ran
 # A photo whose processing was started this many times without finishing is failed with the reason rather than tried
