@@ -73,9 +73,9 @@ class Caller:
             return None
         return Membership.objects.filter(library_id=library_id, user=self.user).values_list("role", flat=True).first()
 
-    def library_for_write(self, library_id: int | None, scope: str = Scope.UPLOAD) -> Library:
-        """The library a new upload, person or job goes to: the one named, else the key's, else the user's personal
-        library (or the first they may write to)."""
+    def library_or_default(self, library_id: int | None, scope: str = Scope.UPLOAD) -> Library:
+        """The library a request works in when it names one or none: the one named (if `scope` is the caller's
+        there), else the key's, else the user's personal library (or the first where `scope` is theirs)."""
         if library_id is not None:
             return library_get(self, library_id, scope)
         if self.key is not None:

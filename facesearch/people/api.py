@@ -126,7 +126,7 @@ class PersonListApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        library = Caller.of(request).library_for_write(data.pop("library", None), Scope.MANAGE)
+        library = Caller.of(request).library_or_default(data.pop("library", None), Scope.MANAGE)
         person = services.person_create(library=library, **data)
         return Response(_person_data(request, person.id), status=status.HTTP_201_CREATED)
 
@@ -319,6 +319,6 @@ class PersonSuggestionListApi(APIView):
         filters.is_valid(raise_exception=True)
         data = dict(filters.validated_data)
         caller = Caller.of(request)
-        library = caller.library_for_write(data.pop("library", None), Scope.READ)
+        library = caller.library_or_default(data.pop("library", None), Scope.READ)
         suggestions = services.face_groups_show(caller=caller, library=library, **data)
         return Response(self.OutputSerializer(suggestions, context={"request": request}).data)

@@ -234,7 +234,7 @@ class PhotoListApi(APIView):
         serializer.is_valid(raise_exception=True)
         context = {"request": request}
         caller = Caller.of(request)
-        library = caller.library_for_write(serializer.validated_data.get("library"), Scope.UPLOAD)
+        library = caller.library_or_default(serializer.validated_data.get("library"), Scope.UPLOAD)
         if file := serializer.validated_data.get("file"):
             photo, created = services.photo_create(file=file, library=library, uploaded_by=caller.user)
             data = PhotoOutputSerializer(photo, context=context).data

@@ -229,8 +229,12 @@ def _face_fields(face: embeddings.Face, *, index: int, model_id: str) -> dict:
 
 
 def _assignment_of(old: Face) -> dict:
-    """A person carried over to another encoder's face; a distance measured by the old encoder no longer holds."""
-    return {"person_id": old.person_id, "assignment": old.assignment, "assignment_distance": None}
+    """A person carried over to another encoder's face (a never-match person's face stays unsearchable); a distance
+    measured by the old encoder no longer holds."""
+    return {
+        "person_id": old.person_id, "assignment": old.assignment, "assignment_distance": None,
+        "searchable": old.searchable,
+    }  # fmt: skip
 
 
 def _iou(a: Sequence[float], b: Sequence[float]) -> float:

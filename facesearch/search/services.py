@@ -37,6 +37,7 @@ class QueryFace:
     score: float
     embedding: np.ndarray
     model_id: str
+    library_id: int | None = None  # a stored face's library; None for a face of a query image
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def _stored_face(caller: Caller, face_id: int) -> QueryFace:
         score=face.score,
         embedding=np.asarray(face.embedding, dtype=np.float32),
         model_id=face.model_id,
+        library_id=face.library_id,
     )
 
 
@@ -276,11 +278,10 @@ def faces_verify(
         for name, file, face_id in (("a", file_a, face_a), ("b", file_b, face_b)):
             if (file is None) == (face_id is None):
                 raise ApplicationError(f"Give exactly one of file_{name} or face_{name}.", {"side": name})
-            if face_id is not None:
-                sides.append(_stored_face(caller, face_id))
-                record.library_ids.append(Face.objects.values_list("library_id", flat=True).get(id=face_id))
-            else:
-                sides.append(_query_faces(file, max_faces=1)[0])
+            side = _query_faces(file, max_faces=1)[0] if file is not None else _stored_face(caller, face_id)
+            sides.append(side)
+            if side.library_id is not None:
+                record.library_ids.append(side.library_id)
         a, b = sides
         result = get_pipeline().verify(a.embedding, b.embedding)
         distance, threshold, same = round(result.distance, 4), result.threshold, result.same
