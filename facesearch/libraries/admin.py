@@ -84,6 +84,15 @@ class LibraryAdmin(LibraryScopedAdmin):
         else:
             obj.pk = services.library_create(name=form.cleaned_data["name"], owner=request.user).pk
 
+    def get_deleted_objects(self, objs, request: HttpRequest) -> tuple[list[str], dict, set, list]:
+        """The confirmation page lists what the erasure removes; the PROTECT foreign keys that keep rows from being
+        deleted any other way do not block it (`library_erase` deletes them in order)."""
+        summary = [
+            f"{library.name}: every photo (and its file), face, person, job, API key and membership"
+            for library in objs
+        ]
+        return summary, {}, set(), []
+
     def delete_model(self, request: HttpRequest, obj: Library) -> None:
         receipt = library_erase(library=obj, caller=admin_caller(request))
         self.message_user(request, f"Erased {obj.name}: {receipt.removed}; verified: {receipt.verified}.")

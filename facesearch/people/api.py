@@ -280,6 +280,8 @@ class PersonMergeApi(APIView):
 
 
 class PersonSuggestionListApi(APIView):
+    scopes = {"GET": Scope.SEARCH}  # who looks like whom: an identity operation, like a search
+
     class FilterSerializer(serializers.Serializer):
         limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20, help_text="groups")
         library = serializers.IntegerField(
@@ -319,6 +321,6 @@ class PersonSuggestionListApi(APIView):
         filters.is_valid(raise_exception=True)
         data = dict(filters.validated_data)
         caller = Caller.of(request)
-        library = caller.library_or_default(data.pop("library", None), Scope.READ)
+        library = caller.library_or_default(data.pop("library", None), Scope.SEARCH)
         suggestions = services.face_groups_show(caller=caller, library=library, **data)
         return Response(self.OutputSerializer(suggestions, context={"request": request}).data)
