@@ -14,9 +14,16 @@ person within the threshold), misidentification (wrong person within it), false 
 the strategies at equal risk, the detection-and-identification rate at a 1% false-accept rate (each strategy's own
 threshold) and closed-set rank-1 accuracy.
 
-The last table is what ingest's automatic naming of new faces does: each new face takes the person of the nearest
-enrolled face when it is within a stricter cut; reported per cut as the share of enrolled people's new faces named
-right, named wrong, and the share of strangers' faces named after someone.
+The automatic-naming table is what ingest does with new faces: each takes the person of the nearest enrolled face
+when it is within a stricter cut; reported per cut as the share of enrolled people's new faces named right, named
+wrong, and the share of strangers' faces named after someone.
+
+The last two tables calibrate identification to the gallery (`embeddings.calibration`). The people are split in two
+by name: the per-comparison false-accept curve is measured on the different-person pairs of one half (printed as the
+`far_curve` an encoder spec carries), then galleries of 10, 100 and 1,000 people of the other half are searched by
+every face of the first half (strangers to them) at the threshold the curve gives for the target FPIR and the
+gallery's size: the share of strangers named must stay at or under the target, and the share of the enrolled
+people's other faces named right is what that costs.
 """
 
 from __future__ import annotations
@@ -31,11 +38,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search import lfw_embeddings
 
 from embeddings import same_person  # the product's decision: strictly closer than the threshold or cut
+from embeddings.calibration import identification_threshold
 
 MIN_IMAGES = 6
 GALLERY_SIZES = (1, 2, 3, 5)
 AUTO_CUTS = (0.6, 0.65, 0.7, 0.75, 0.8)
 SEEDS = range(5)
+CURVE_DISTANCES = np.round(np.arange(0.50, 1.2001, 0.025), 3)
+OPEN_SET_PEOPLE = (10, 100, 1000)
+FPIR_TARGETS = (0.01, 0.05)
 
 
 def _distances(probes: np.ndarray, gallery: np.ndarray) -> np.ndarray:
@@ -109,6 +120,84 @@ def evaluate(names: np.ndarray, vectors: np.ndarray, k: int, seed: int, threshol
     return results
 
 
+def halves(names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the calibration people and of the evaluation people (alternate names in sorted order)."""
+    _, inverse = np.unique(names, return_inverse=True)
+    return np.flatnonzero(inverse % 2 == 0), np.flatnonzero(inverse % 2 == 1)
+
+
+def far_curve(names: np.ndarray, vectors: np.ndarray) -> list[tuple[float, float]]:
+    """The share of different-person pairs (calibration half) closer than each of CURVE_DISTANCES (zeros dropped)."""
+    rows, _ = halves(names)
+    d = _distances(vectors[rows], vectors[rows])
+    upper = np.triu_indices(len(rows), 1)
+    different = names[rows][upper[0]] != names[rows][upper[1]]
+    impostors = np.sort(d[upper][different])
+    return [
+        (float(t), np.searchsorted(impostors, t) / len(impostors))
+        for t in CURVE_DISTANCES
+        if np.searchsorted(impostors, t) > 0
+    ]
+
+
+def open_set(
+    names: np.ndarray, vectors: np.ndarray, curve: list, *, people: int, k: int, fpir: float, seed: int
+) -> dict[str, float]:
+    """A gallery of `people` evaluation-half people (k faces each; those with more than k images first, so they have
+    probes), searched by their other faces and by every calibration-half face at the calibrated threshold."""
+    strangers, evaluation = halves(names)
+    rng = np.random.default_rng(seed)
+    owners, counts = np.unique(names[evaluation], return_counts=True)
+    with_probes = rng.permutation(owners[counts > k])
+    chosen = list(with_probes[:people])
+    if len(chosen) < people:  # fill with one-image people: more gallery, no probes of theirs
+        chosen += list(rng.permutation(owners[counts <= k])[: people - len(chosen)])
+    gallery_rows, probe_rows = [], []
+    for person in chosen:
+        rows = rng.permutation(evaluation[names[evaluation] == person])
+        gallery_rows += list(rows[:k])
+        probe_rows += list(rows[k:])
+    gallery_rows, probe_rows = np.array(gallery_rows), np.array(probe_rows)
+    threshold = identification_threshold(curve, fpir=fpir, gallery_size=len(gallery_rows))
+    stranger_nearest = _distances(vectors[strangers], vectors[gallery_rows]).min(axis=1)
+    probe_d = _distances(vectors[probe_rows], vectors[gallery_rows])
+    right = names[gallery_rows][probe_d.argmin(axis=1)] == names[probe_rows]
+    return {
+        "threshold": threshold,
+        "gallery": len(gallery_rows),
+        "strangers_named": np.mean(same_person(stranger_nearest, threshold)),
+        "named_right": np.mean(right & same_person(probe_d.min(axis=1), threshold)),
+        "named_wrong": np.mean(~right & same_person(probe_d.min(axis=1), threshold)),
+        "probes": len(probe_rows),
+        "strangers": len(strangers),
+    }
+
+
+def print_open_set(real) -> None:
+    curve = far_curve(real.names, real.vectors)
+    print("Per-comparison false-accept curve, calibration half (paste as the encoder's `far_curve`):")
+    print()
+    print("far_curve=(" + ", ".join(f"({d:.3f}, {f:.3g})" for d, f in curve) + "),")
+    print()
+    print("Identification calibrated to the gallery (strangers: the other half's faces; 5 galleries each):")
+    print()
+    columns = ("target FPIR", "people", "k", "gallery faces", "threshold", "strangers named",
+               "enrolled faces named right", "named wrong")  # fmt: skip
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "|".join("-" * (len(c) + 1) + ":" for c in columns) + "|")
+    for fpir in FPIR_TARGETS:
+        for people in OPEN_SET_PEOPLE:
+            for k in (1, 3):
+                if k == 3 and people > 100:
+                    continue  # too few people of one half have 4+ images
+                runs = [open_set(real.names, real.vectors, curve, people=people, k=k, fpir=fpir, seed=s) for s in SEEDS]
+                m = {key: np.mean([r[key] for r in runs]) for key in runs[0]}
+                print(
+                    f"| {fpir:>11.1%} | {people:>6} | {k} | {m['gallery']:>13.0f} | {m['threshold']:>9.3f} "
+                    f"| {m['strangers_named']:>15.2%} | {m['named_right']:>26.2%} | {m['named_wrong']:>11.2%} |"
+                )
+
+
 def main() -> None:
     real = lfw_embeddings()
     threshold = real.threshold
@@ -148,6 +237,8 @@ def main() -> None:
         for cut in AUTO_CUTS:
             m = {key: np.mean([r[cut][key] for r in runs]) for key in runs[0][cut]}
             print(f"| {k:>2} | {cut:.2f} | {m['right']:>35.2%} | {m['wrong']:>11.2%} | {m['strangers']:>15.2%} |")
+    print()
+    print_open_set(real)
 
 
 if __name__ == "__main__":

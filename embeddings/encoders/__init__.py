@@ -29,6 +29,7 @@ class EncoderSpec:
     threshold: float  # same/different distance; its module says which command and data produced it
     group_distance: float  # `embeddings.cluster` cut for suggesting groups of one person; measured like threshold
     auto_assign_distance: float  # a new face within this of an enrolled face is named without asking; measured likewise
+    far_curve: tuple[tuple[float, float], ...]  # (distance, share of different-person pairs closer): `calibration`
     preprocess: Callable[[np.ndarray], np.ndarray]  # RGB 0-255 (N, S, S, 3), uint8 or float -> network input
     weights_file: str  # file name under the weights directory
     weights_sha256: str
