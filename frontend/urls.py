@@ -19,4 +19,6 @@ urlpatterns = [
     path("people/<int:person_id>/", views.page("person.html", "people"), name="person"),
     path("faces/unknown/", views.page("unknown_faces.html", "unknown"), name="unknown-faces"),
     path("jobs/", views.page("jobs.html", "jobs"), name="jobs"),
+    path("libraries/", views.page("libraries.html", "libraries"), name="libraries"),
+    path("audit/", views.page("audit.html", "audit"), name="audit"),
 ]

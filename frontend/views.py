@@ -15,12 +15,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-NAVIGATION = (
-    ("search", "Search", "search"),
-    ("photos", "Photos", "photos"),
-    ("people", "People", "people"),
-    ("unknown", "Unknown faces", "unknown-faces"),
-    ("jobs", "Jobs", "jobs"),
+NAVIGATION = (  # (section, label, URL name, owners only: shown once library.js finds a library you own)
+    ("search", "Search", "search", False),
+    ("photos", "Photos", "photos", False),
+    ("people", "People", "people", False),
+    ("unknown", "Unknown faces", "unknown-faces", False),
+    ("jobs", "Jobs", "jobs", False),
+    ("libraries", "Libraries", "libraries", False),
+    ("audit", "Audit log", "audit", True),
 )
 
 

@@ -56,9 +56,11 @@ class Caller:
         if self.every_library:
             libraries = Library.objects.all()
         elif self.key is not None:
-            libraries = (
-                Library.objects.filter(id=self.key.library_id) if scope in self.key.scopes else Library.objects.none()
-            )
+            # Which operations a key may call is HasScope's: one without `read` gets 403 on every listing. The
+            # operations it may call read its own library (an upload-only key's upload answers with the photo), so
+            # for `read` the key's library is always its own.
+            usable = scope == Scope.READ or scope in self.key.scopes
+            libraries = Library.objects.filter(id=self.key.library_id) if usable else Library.objects.none()
         elif self.user is None:
             libraries = Library.objects.none()
         else:
@@ -67,6 +69,15 @@ class Caller:
 
     def may(self, scope: str, library_id: int) -> bool:
         return self.library_ids(scope).filter(id=library_id).exists()
+
+    def scopes_in(self, library: Library, *, role: str | None = None) -> frozenset[str]:
+        """What this caller may do in `library` (`role`: the caller's role there, when already known)."""
+        if self.every_library:
+            return ROLE_SCOPES[Role.OWNER]
+        if self.key is not None:
+            return frozenset({Scope.READ, *self.key.scopes}) if self.key.library_id == library.id else frozenset()
+        role = role if role is not None else self.role_in(library.id)
+        return ROLE_SCOPES.get(role, frozenset())
 
     def role_in(self, library_id: int) -> str | None:
         if self.key is not None or self.user is None:

@@ -50,6 +50,9 @@ class LibraryOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     role = serializers.CharField(help_text="yours: viewer, editor or owner (empty for an API key)")
+    scopes = serializers.SerializerMethodField(
+        help_text="what you may do here: read, upload, search, manage, and `own` (share, keys, audit, delete)"
+    )
     personal = serializers.SerializerMethodField(help_text="your personal library: uploads go here by default")
     photo_count = serializers.IntegerField()
     face_count = serializers.IntegerField()
@@ -58,6 +61,10 @@ class LibraryOutputSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "Library"
+
+    def get_scopes(self, library: Library) -> list[str]:
+        request = self.context.get("request")
+        return sorted(Caller.of(request).scopes_in(library, role=library.role)) if request else []
 
     def get_personal(self, library: Library) -> bool:
         request = self.context.get("request")
@@ -346,7 +353,8 @@ class ErasureListApi(APIView):
         operation_id="erasures_list",
         parameters=[PageFilterSerializer],
         responses={200: page_schema(ErasureReceiptSerializer), **ERRORS, **PAGE_NOT_FOUND},
-        description="Receipts of the erasures in the libraries you own.",
+        description="Receipts of the erasures in the libraries you own, and of those you requested (a deleted "
+        "library's included).",
     )
     def get(self, request: Request) -> Response:
         return list_response(

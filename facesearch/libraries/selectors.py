@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from facesearch.libraries.access import OWN, Caller, in_libraries
+from facesearch.libraries.access import OWN, Caller, in_libraries, library_get
 from facesearch.libraries.models import ApiKey, AuditEntry, ErasureReceipt, Library, Membership
 from facesearch.people.models import Person
 from facesearch.photos.models import Face, Photo
@@ -47,9 +47,10 @@ def audit_list(*, caller: Caller, filters: dict[str, Any] | None = None) -> Quer
     """Audit entries of the libraries the caller owns (`library` narrows to one), newest first; `kind`, `username`
     filter."""
     filters = filters or {}
-    owned = list(caller.library_ids(OWN).values_list("id", flat=True))
     if "library" in filters:
-        owned = [library_id for library_id in owned if library_id == filters["library"]]
+        owned = [library_get(caller, filters["library"], OWN).id]  # a library they read but do not own: 403
+    else:
+        owned = list(caller.library_ids(OWN).values_list("id", flat=True))
     entries = AuditEntry.objects.filter(library_ids__overlap=owned)
     for field in ("kind", "username"):
         if field in filters:
@@ -58,10 +59,11 @@ def audit_list(*, caller: Caller, filters: dict[str, Any] | None = None) -> Quer
 
 
 def erasure_list(*, caller: Caller, filters: dict[str, Any] | None = None) -> QuerySet[ErasureReceipt]:
-    """Receipts of erasures in the libraries the caller owns (a deleted library's receipt went to whoever erased
-    it, in the answer)."""
-    owned = caller.library_ids(OWN)
-    receipts = ErasureReceipt.objects.filter(library_id__in=owned)
+    """Receipts of erasures in the libraries the caller owns, and those the caller requested (a deleted library's
+    receipt has no owner left to read it)."""
+    receipts = ErasureReceipt.objects.filter(library_id__in=caller.library_ids(OWN))
+    if caller.name:
+        receipts = receipts | ErasureReceipt.objects.filter(requested_by=caller.name)
     if "library" in (filters or {}):
         receipts = receipts.filter(library_id=filters["library"])
     return receipts

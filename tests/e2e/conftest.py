@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from facesearch import stack
 from tests.live_server import drop_database, fresh_database, serving, start_worker, stop, with_path
@@ -56,12 +56,17 @@ def e2e_env(tmp_path_factory) -> Iterator[dict[str, str]]:
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "--verbosity", "0"], env=env, cwd=ROOT, check=True)
     subprocess.run([*manage, "collectstatic", "--noinput", "--verbosity", "0"], env=env, cwd=ROOT, check=True)
-    create_user = (
-        f"from django.contrib.auth.models import User; User.objects.create_user({USERNAME!r}, password={PASSWORD!r})"
-    )
-    subprocess.run([*manage, "shell", "-c", create_user], env=env, cwd=ROOT, check=True)
+    create_user(env, USERNAME, PASSWORD)
     yield env
     drop_database(database_url)
+
+
+def create_user(env: dict[str, str], username: str, password: str) -> None:
+    """A user of the e2e server (with their personal library, made when the user is), as `createsuperuser` would."""
+    create = (
+        f"from django.contrib.auth.models import User; User.objects.create_user({username!r}, password={password!r})"
+    )
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "shell", "-c", create], env=env, cwd=ROOT, check=True)
 
 
 @pytest.fixture(scope="package")
@@ -118,6 +123,25 @@ def sign_in(page: Page, username: str = USERNAME, password: str = PASSWORD) -> N
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"://[^/]+/$"))  # the home page: search
+
+
+def lfw_file(lfw_dir: Path, name: str) -> Path:
+    return lfw_dir / "images" / name.rsplit("_", 1)[0] / name
+
+
+def api_call(page: Page, method: str, path: str, data: dict | None = None) -> dict | None:
+    """A call to the API with the page's session, as the page's own scripts send it (with the CSRF token)."""
+    token = next(cookie["value"] for cookie in page.context.cookies() if cookie["name"] == "csrftoken")
+    response = page.request.fetch(path, method=method, data=data, headers={"X-CSRFToken": token})
+    assert response.ok, response.text()
+    return response.json() if response.status != 204 else None
+
+
+def accept_dialog(page: Page, button: str) -> None:
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name=button).click()
+    expect(dialog).to_have_count(0)
 
 
 @pytest.fixture

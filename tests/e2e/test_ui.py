@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import DESKTOP, PASSWORD, USERNAME, screenshot, sign_in
+from tests.e2e.conftest import DESKTOP, PASSWORD, USERNAME, accept_dialog, api_call, lfw_file, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -31,10 +31,6 @@ PROCESSING_TIMEOUT = 150_000
 NOT_AN_IMAGE = re.compile(r"not an image")
 
 
-def lfw_file(lfw_dir: Path, name: str) -> Path:
-    return lfw_dir / "images" / name.rsplit("_", 1)[0] / name
-
-
 def photos_by_name(page: Page) -> dict[str, dict]:
     """The stored photos through the API (the page's own session), keyed by file name."""
     response = page.request.get("/api/photos/?page_size=500")
@@ -45,14 +41,6 @@ def photos_by_name(page: Page) -> dict[str, dict]:
 def unassigned_face_ids(page: Page) -> set[int]:
     response = page.request.get("/api/faces/?unassigned=true&page_size=500")
     return {face["id"] for face in response.json()["results"]}
-
-
-def api_call(page: Page, method: str, path: str, data: dict | None = None) -> dict | None:
-    """A change through the API with the page's session, as the page's own scripts send it (with the CSRF token)."""
-    token = next(cookie["value"] for cookie in page.context.cookies() if cookie["name"] == "csrftoken")
-    response = page.request.fetch(path, method=method, data=data, headers={"X-CSRFToken": token})
-    assert response.ok, response.text()
-    return response.json() if response.status != 204 else None
 
 
 def face_of(page: Page, name: str) -> int:
@@ -86,13 +74,6 @@ def paste(page: Page, path: Path) -> None:
 def drop(page: Page, selector: str, paths: list[Path]) -> None:
     """What dropping files from the desktop does: a drop event on `selector` carrying them."""
     page.evaluate(DATA_TRANSFER, ["drop", selector, [_file(path) for path in paths]])
-
-
-def accept_dialog(page: Page, button: str) -> None:
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_be_visible()
-    dialog.get_by_role("button", name=button).click()
-    expect(dialog).to_have_count(0)
 
 
 @pytest.fixture(scope="module")
@@ -412,7 +393,15 @@ def test_pages_fit_a_phone_screen(
         base_url=live_url, storage_state=str(signed_in_state), viewport={"width": 390, "height": 844}, is_mobile=True
     )
     page = context.new_page()
-    for path, name in (("/photos/", "phone-photos"), ("/people/", None), ("/faces/unknown/", None), ("/jobs/", None)):
+    pages = (
+        ("/photos/", "phone-photos"),
+        ("/people/", None),
+        ("/faces/unknown/", None),
+        ("/jobs/", None),
+        ("/libraries/", "phone-libraries"),
+        ("/audit/", None),
+    )
+    for path, name in pages:
         page.goto(path)
         page.wait_for_load_state("networkidle")
         expect(page.get_by_role("navigation", name="Main")).to_be_visible()

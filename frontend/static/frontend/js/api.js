@@ -112,23 +112,31 @@ export async function poll(fn, { interval, until = () => false }) {
   }
 }
 
-/** Every person, following the list's `next` pages: the pickers offer them all. */
-export async function loadPeople() {
-  const people = [];
-  let next = "/api/people/";
+/** Every item of a paginated list, following its `next` pages. */
+export async function loadAll(url) {
+  const items = [];
+  let next = url;
   while (next) {
     const page = await api(next);
-    people.push(...page.results);
+    items.push(...page.results);
     next = page.next;
   }
-  return people;
+  return items;
 }
 
-/** Enrol faces as the picked person, creating the person first when the pick is a new name. Returns the person. */
-export async function assignFaces(faceIds, pick) {
+/** Every person (of `library`, when given): the pickers offer them all. */
+export function loadPeople(library = null) {
+  return loadAll(library ? `/api/people/?library=${library}&page_size=500` : "/api/people/?page_size=500");
+}
+
+/**
+ * Enrol faces as the picked person, creating the person first when the pick is a new name: in `library`, the faces'
+ * (a person names faces of their own library only). Returns the person.
+ */
+export async function assignFaces(faceIds, pick, library) {
   let personId = pick.personId;
   if (pick.newName) {
-    const person = await api("/api/people/", { method: "POST", json: { name: pick.newName } });
+    const person = await api("/api/people/", { method: "POST", json: { name: pick.newName, library } });
     personId = person.id;
   }
   const result = await api(`/api/people/${personId}/faces/`, { method: "POST", json: { face_ids: faceIds } });

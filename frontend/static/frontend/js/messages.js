@@ -23,14 +23,18 @@ export function toast(message, kind = "info") {
   setTimeout(() => item.remove(), kind === "error" ? 8000 : 4000);
 }
 
-/** A modal confirmation (native <dialog>: focus is trapped and Escape cancels); resolves to true when confirmed. */
-export function confirmDialog({ title, message, confirm = "OK", danger = false }) {
+/**
+ * A modal confirmation (native <dialog>: focus is trapped and Escape cancels); resolves to true when confirmed.
+ * `body`: more content under the message (an option's checkbox, a list), read by the caller once it resolves.
+ */
+export function confirmDialog({ title, message, body = null, confirm = "OK", danger = false }) {
   return new Promise((resolve) => {
     const dialog = h(
       "dialog",
       { "aria-labelledby": "confirm-title" },
       h("h2", { id: "confirm-title", text: title }),
       message ? h("p", { text: message }) : null,
+      body,
       h(
         "form",
         { method: "dialog", class: "row" },
@@ -40,6 +44,29 @@ export function confirmDialog({ title, message, confirm = "OK", danger = false }
     );
     dialog.addEventListener("close", () => {
       resolve(dialog.returnValue === "ok");
+      dialog.remove();
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** A modal message with one button (native <dialog>); resolves when it is closed, by the button or Escape. */
+export function infoDialog({ title, body = null, close = "OK" }) {
+  return new Promise((resolve) => {
+    const dialog = h(
+      "dialog",
+      { "aria-labelledby": "info-title" },
+      h("h2", { id: "info-title", text: title }),
+      body,
+      h(
+        "form",
+        { method: "dialog", class: "row" },
+        h("button", { class: "btn btn-primary", value: "ok", text: close }),
+      ),
+    );
+    dialog.addEventListener("close", () => {
+      resolve();
       dialog.remove();
     });
     document.body.append(dialog);

@@ -3,6 +3,7 @@
 import { api, poll } from "../api.js";
 import { $, h } from "../dom.js";
 import { formatDate, plural, timeAgo } from "../format.js";
+import { libraries, ready } from "../library.js";
 import { showError, toast } from "../messages.js";
 import { pager } from "../pager.js";
 
@@ -62,7 +63,7 @@ function jobRow(job) {
     h("span", { class: "seg seg-failed", style: { width: share(job.failed) } }),
   );
   const retry =
-    job.failed && !isLive(job)
+    job.failed && !isLive(job) && (libraries.error || libraries.may("upload", job.library))
       ? h("button", {
           type: "button",
           class: "btn btn-small",
@@ -77,6 +78,7 @@ function jobRow(job) {
       h("h2", { class: "job-title", text: title }),
       h("span", { class: `badge ${badgeClass}` }, isLive(job) ? h("span", { class: "spinner", "aria-hidden": "true" }) : null, badgeText),
       h("span", { class: "muted small", title: formatDate(job.created_at), text: `${job.created_by ? `${job.created_by}, ` : ""}${timeAgo(job.created_at)}` }),
+      libraries.current ? null : h("span", { class: "badge", title: "Library", text: libraries.name(job.library) }),
       retry,
     ),
     h("div", { class: "job-path", text: job.path, hidden: !job.path }),
@@ -153,7 +155,7 @@ const jobs = pager($("#load-more"), errorBox, (page) => {
 /** New jobs appear at the top; live ones are refreshed until they finish. */
 async function refresh() {
   try {
-    const first = await api("/api/jobs/?page_size=20");
+    const first = await api(libraries.url("/api/jobs/?page_size=20"));
     for (const job of [...first.results].reverse()) {
       const known = rows.get(job.id)?.job;
       if (!known || signature(known) !== signature(job)) show(job);
@@ -167,5 +169,6 @@ async function refresh() {
   }
 }
 
-await jobs.start("/api/jobs/?page_size=20");
+await ready;
+await jobs.start(libraries.url("/api/jobs/?page_size=20"));
 poll(refresh, { interval: POLL_MS });

@@ -1,8 +1,9 @@
-// People: cards with a cover face and a face count; find by name; add a person.
+// People: cards with a cover face and a face count; find by name; add a person (to the chosen or personal library).
 
 import { api } from "../api.js";
 import { $, h } from "../dom.js";
 import { plural } from "../format.js";
+import { libraries, ready } from "../library.js";
 import { showError, toast } from "../messages.js";
 import { pager } from "../pager.js";
 
@@ -23,6 +24,8 @@ function personCard(person) {
       cover,
       h("span", { class: "person-card-name", text: person.name }),
       h("span", { class: "muted small", text: plural(person.face_count, "face") }),
+      person.never_match ? h("span", { class: "badge badge-warn", text: "never match" }) : null,
+      libraries.current ? null : h("span", { class: "muted small", text: libraries.name(person.library) }),
     ),
   );
 }
@@ -39,7 +42,9 @@ const people = pager($("#load-more"), errorBox, (page) => {
 function reload() {
   const params = new URLSearchParams();
   if (query) params.set("search", query);
-  people.start(`/api/people/${params.size ? `?${params}` : ""}`, { before: () => grid.replaceChildren() });
+  people.start(libraries.url(`/api/people/${params.size ? `?${params}` : ""}`), {
+    before: () => grid.replaceChildren(),
+  });
 }
 
 let debounce;
@@ -58,7 +63,7 @@ $("#person-create").addEventListener("submit", async (event) => {
   const name = input.value.trim();
   if (!name) return;
   try {
-    const person = await api("/api/people/", { method: "POST", json: { name } });
+    const person = await api("/api/people/", { method: "POST", json: { name, library: libraries.target?.id } });
     input.value = "";
     toast(`${person.name} added. Give them faces from a photo or from Unknown faces.`);
     reload();
@@ -67,4 +72,15 @@ $("#person-create").addEventListener("submit", async (event) => {
   }
 });
 
+/** The new-person form, where your role in the library new people go to allows it. */
+function showCreate() {
+  const target = libraries.target;
+  // Libraries unknown (an error): the form stays, and the API says whether it may.
+  const allowed = libraries.error ? true : Boolean(target && libraries.may("manage", target.id));
+  $("#person-create").hidden = !allowed;
+  $("#new-person-library").textContent = target ? `in ${target.name}` : "";
+}
+
+await ready;
+showCreate();
 reload();

@@ -1,8 +1,11 @@
-// One person: all their faces; rename, merge another person in, remove a wrong face, choose the cover, delete.
+// One person: all their faces; rename, merge another person in, remove a wrong face, choose the cover, mark them
+// never-match, delete or erase (with the receipt).
 
 import { api, loadPeople } from "../api.js";
 import { $, h } from "../dom.js";
+import { showReceipt } from "../erasure.js";
 import { plural } from "../format.js";
+import { libraries, ready } from "../library.js";
 import { confirmDialog, showError, toast } from "../messages.js";
 import { pager } from "../pager.js";
 
@@ -11,6 +14,9 @@ const errorBox = $("#person-error");
 const grid = $("#face-grid");
 const ASSIGNMENT = { manual: "named by hand", enrolled: "named by hand", automatic: "matched automatically" };
 let person = null;
+
+/** Whether your role in the person's library lets you change them. */
+const canManage = () => libraries.may("manage", person.library);
 
 async function loadPerson() {
   try {
@@ -29,6 +35,13 @@ function renderHead() {
   $("#crumb").textContent = person.name;
   $("#person-name").textContent = person.name;
   $("#person-meta").textContent = plural(person.face_count, "face");
+  const role = libraries.role(person.library);
+  $("#person-library").textContent =
+    `In ${libraries.name(person.library)}${role ? ` (you are ${role}${canManage() ? "" : ": view only"})` : ""}`;
+  $("#never-match").checked = person.never_match;
+  $("#never-match").disabled = !canManage();
+  $("#person-buttons").hidden = !canManage();
+  $("#person-actions").hidden = !canManage();
   $("#rename-input").value = person.name;
   const cover = $("#person-cover");
   cover.hidden = !person.cover;
@@ -42,7 +55,7 @@ function renderHead() {
 
 async function loadMergeChoices() {
   const select = $("#merge-select");
-  const others = (await loadPeople()).filter((p) => p.id !== personId);
+  const others = (await loadPeople(person.library)).filter((p) => p.id !== personId); // merging stays in a library
   select.replaceChildren(
     h("option", { value: "", text: others.length ? "Choose a person…" : "No other people" }),
     ...others.map((p) => h("option", { value: String(p.id), text: `${p.name} (${plural(p.face_count, "face")})` })),
@@ -64,7 +77,7 @@ function faceCard(face) {
       h("span", { class: "muted", text: ASSIGNMENT[face.assignment] ?? "", title: "How the face was given this name" }),
       h(
         "div",
-        { class: "row" },
+        { class: "row", hidden: !canManage() },
         h("button", {
           type: "button",
           class: "btn btn-small btn-danger",
@@ -167,7 +180,54 @@ $("#delete-person").addEventListener("click", async () => {
   }
 });
 
+$("#never-match").addEventListener("change", async (event) => {
+  const box = event.target;
+  box.disabled = true;
+  try {
+    person = await api(`/api/people/${personId}/`, { method: "PATCH", json: { never_match: box.checked } });
+    showError(errorBox, null);
+    toast(
+      person.never_match
+        ? `${person.name} is never matched: searches and suggestions leave their faces out.`
+        : `${person.name} can be matched again.`,
+    );
+  } catch (error) {
+    showError(errorBox, error);
+  } finally {
+    renderHead();
+  }
+});
+
+$("#erase-person").addEventListener("click", async () => {
+  const photos = h("input", { type: "checkbox", id: "erase-photos", name: "photos" });
+  const ok = await confirmDialog({
+    title: `Erase ${person.name}?`,
+    message:
+      `${person.name} and their ${plural(person.face_count, "face")} (the stored vectors and crops) are removed for ` +
+      "good; a scan then checks that nothing of them is left, and you get a receipt. Their photos stay, unless:",
+    body: h(
+      "label",
+      { class: "check", for: "erase-photos" },
+      photos,
+      "Also delete the photos in which they are the only face",
+    ),
+    confirm: "Erase",
+    danger: true,
+  });
+  if (!ok) return;
+  const params = new URLSearchParams({ erase: "true" });
+  if (photos.checked) params.set("photos", "true");
+  try {
+    const receipt = await api(`/api/people/${personId}/?${params}`, { method: "DELETE" });
+    await showReceipt(receipt, { title: `${person.name} erased`, close: "Back to People" });
+    location.assign("/people/");
+  } catch (error) {
+    showError(errorBox, error);
+  }
+});
+
+await ready;
 if (await loadPerson()) {
   reloadFaces();
-  loadMergeChoices().catch((error) => showError(errorBox, error));
+  if (canManage()) loadMergeChoices().catch((error) => showError(errorBox, error));
 }

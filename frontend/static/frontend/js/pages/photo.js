@@ -4,6 +4,7 @@ import { api, assignFaces, loadPeople, poll } from "../api.js";
 import { $, h } from "../dom.js";
 import { drawFaceBoxes, fitStage } from "../face_boxes.js";
 import { formatBytes, formatDate, plural, similarity } from "../format.js";
+import { libraries, ready } from "../library.js";
 import { confirmDialog, showError, toast } from "../messages.js";
 import { personPicker } from "../person_picker.js";
 
@@ -15,10 +16,14 @@ let photo = null;
 let people = [];
 let active = activeFace;
 
+/** Whether your role in the photo's library lets you name its faces and delete it. */
+const canManage = () => libraries.may("manage", photo.library);
+
 /** Resolves to the photo, or to null when it could not be loaded (the error is shown). */
 async function load() {
   try {
-    [photo, people] = await Promise.all([api(`/api/photos/${photoId}/`), loadPeople()]);
+    photo = await api(`/api/photos/${photoId}/`);
+    people = canManage() ? await loadPeople(photo.library) : []; // a face is named after a person of its library
   } catch (error) {
     showError(errorBox, error);
     return null;
@@ -45,6 +50,7 @@ function render() {
     ["Size", `${photo.width ?? "?"} × ${photo.height ?? "?"} px, ${formatBytes(photo.size)}`],
     ["Taken", photo.taken_at ? formatDate(photo.taken_at) : "unknown"],
     ["Added", `${formatDate(photo.created_at)}${photo.uploaded_by ? ` by ${photo.uploaded_by}` : ""}`],
+    ["Library", libraryText()],
   ];
   $("#facts").replaceChildren(...facts.flatMap(([term, value]) => [h("dt", { text: term }), h("dd", {}, value)]));
 
@@ -70,6 +76,17 @@ function render() {
     },
   );
   $("#face-list").replaceChildren(...faces.map(faceRow));
+  $("#photo-danger").hidden = !canManage();
+}
+
+function libraryText() {
+  const role = libraries.role(photo.library);
+  return h(
+    "span",
+    { class: "photo-library" },
+    libraries.name(photo.library),
+    role ? h("span", { class: "muted", text: ` (you are ${role}${canManage() ? "" : ": view only"})` }) : null,
+  );
 }
 
 function statusText() {
@@ -105,6 +122,7 @@ async function setPerson(face, personId, message) {
 }
 
 function faceRow(face, i) {
+  const manage = canManage();
   const picker = personPicker(people, { label: face.person ? "Change to" : "This is" });
   const submit = h("button", { type: "submit", class: "btn btn-primary btn-small", text: "Save" });
   const form = h("form", { class: "inline-form" }, picker.element, submit);
@@ -118,8 +136,8 @@ function faceRow(face, i) {
     }
     submit.disabled = true;
     try {
-      const person = await assignFaces([face.id], pick);
-      if (pick.newName) people = await loadPeople();
+      const person = await assignFaces([face.id], pick, photo.library);
+      if (pick.newName) people = await loadPeople(photo.library);
       toast(`Face ${i + 1} is now ${person.name}.`);
       await refresh(face.id);
     } catch (error) {
@@ -132,7 +150,7 @@ function faceRow(face, i) {
     "div",
     { class: "face-row-actions" },
     h("a", { class: "btn btn-small", href: `/?face=${face.id}`, text: "Find similar" }),
-    face.assignment === "automatic"
+    manage && face.assignment === "automatic"
       ? h("button", {
           type: "button",
           class: "btn btn-small",
@@ -141,7 +159,7 @@ function faceRow(face, i) {
           on: { click: () => setPerson(face, face.person.id, `Face ${i + 1} confirmed as ${face.person.name}.`) },
         })
       : null,
-    face.person
+    manage && face.person
       ? h("button", {
           type: "button",
           class: "btn btn-small btn-quiet",
@@ -174,7 +192,7 @@ function faceRow(face, i) {
         : null,
     ),
     actions,
-    form,
+    manage ? form : null,
   );
   row.addEventListener("focusin", () => select(face.id));
   return row;
@@ -202,4 +220,5 @@ $("#delete-photo").addEventListener("click", async () => {
   }
 });
 
+await ready;
 if (processing(await load())) poll(load, { interval: 1500, until: (loaded) => !processing(loaded) });

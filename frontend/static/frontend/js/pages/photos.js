@@ -3,6 +3,7 @@
 import { ApiError, api, poll } from "../api.js";
 import { $, dropTarget, h } from "../dom.js";
 import { formatBytes, plural } from "../format.js";
+import { libraries, ready } from "../library.js";
 import { pager } from "../pager.js";
 
 const PAGE_SIZE = 48;
@@ -175,6 +176,7 @@ function intoBatches(list) {
 
 async function uploadBatch(batch) {
   const form = new FormData();
+  if (libraries.target) form.append("library", libraries.target.id);
   const offsets = [];
   let sum = 0;
   for (const entry of batch) {
@@ -263,6 +265,24 @@ async function finishEntry(entry) {
   }
 }
 
+/** Say where uploads go (the chosen library, or your personal one), or why you cannot add photos here. */
+function showUploadTarget() {
+  const target = libraries.target;
+  if (libraries.error) return; // libraries unknown: the API puts uploads in your personal library
+  if (target && libraries.may("upload", target.id)) {
+    $("#upload-target").textContent = target.name;
+    $("#upload-note").hidden = Boolean(libraries.current);
+    $("#upload-note").textContent =
+      "All libraries are shown; uploads go to your personal library. Choose a library in the bar to add to another.";
+    return;
+  }
+  $("#upload-drop").hidden = true;
+  $("#upload-refused").hidden = false;
+  $("#upload-refused").textContent = target
+    ? `You are ${target.role} of ${target.name}: you can see and search its photos, not add to them.`
+    : "You have no personal library: choose a library in the bar to upload to.";
+}
+
 $("#upload-pick").addEventListener("click", () => $("#upload-files").click());
 $("#upload-files").addEventListener("change", (event) => {
   addFiles([...event.target.files]);
@@ -286,5 +306,7 @@ async function refresh() {
   await refreshWatchedCards();
 }
 
-photos.start(`/api/photos/?page_size=${PAGE_SIZE}`);
+await ready;
+showUploadTarget();
+photos.start(libraries.url(`/api/photos/?page_size=${PAGE_SIZE}`));
 poll(refresh, { interval: POLL_MS });

@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { $, dropTarget, h } from "../dom.js";
 import { drawFaceBoxes, fitStage } from "../face_boxes.js";
 import { plural, similarity } from "../format.js";
+import { libraries, ready } from "../library.js";
 import { showError } from "../messages.js";
 
 const LIMIT = 60;
@@ -69,12 +70,14 @@ function clearResults(message) {
 }
 
 async function search() {
+  await ready; // the chosen library is part of the query
   const form = new FormData();
   if (state.faceId) form.append("face_id", state.faceId);
   else form.append("file", state.file, state.file.name || "pasted.png");
   form.append("limit", LIMIT);
   form.append("max_distance", MAX_DISTANCE);
   if (!state.faceId) form.append("face_index", state.faceIndex);
+  if (libraries.current) form.append("library", libraries.current.id);
   status.hidden = false;
   showError(errorBox, null);
   results.setAttribute("aria-busy", "true");
@@ -151,6 +154,9 @@ function render() {
             { class: "match-body" },
             h("span", { class: `match-name${name ? "" : " is-unknown"}`, text: name ?? "Unknown person" }),
             h("span", { class: "match-file", text: match.photo.original_name || `Photo ${match.photo.id}` }),
+            libraries.current || libraries.list.length < 2
+              ? null
+              : h("span", { class: "match-library", text: libraries.name(match.face.library) }),
             h(
               "span",
               { class: "similarity" },
@@ -211,6 +217,13 @@ document.addEventListener("paste", (event) => {
     event.preventDefault();
     start(file);
   }
+});
+
+ready.then(() => {
+  const current = libraries.current;
+  $("#search-scope").textContent = current
+    ? `Searching ${current.name} only (chosen in the bar).`
+    : `Searching every library you may read (${plural(libraries.list.length, "library", "libraries")}).`;
 });
 
 // /?face=ID searches for a stored face (the "Find similar faces" link on a photo).

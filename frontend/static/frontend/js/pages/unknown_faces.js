@@ -4,6 +4,7 @@
 import { api, assignFaces, loadPeople } from "../api.js";
 import { $, h } from "../dom.js";
 import { plural, similarity } from "../format.js";
+import { libraries, ready } from "../library.js";
 import { showError, toast } from "../messages.js";
 import { pager } from "../pager.js";
 import { personPicker } from "../person_picker.js";
@@ -34,13 +35,14 @@ function updateSelection() {
 
 function faceCard(face) {
   const id = `face-${face.id}`;
+  const manage = libraries.error || libraries.may("manage", face.library); // a viewer's faces cannot be named
   return h(
     "li",
-    { class: "card face-card selectable", dataset: { faceId: face.id } },
-    h("input", { type: "checkbox", id, value: face.id, "aria-label": `Select face ${face.id}` }),
+    { class: `card face-card${manage ? " selectable" : ""}`, dataset: { faceId: face.id, library: face.library } },
+    manage ? h("input", { type: "checkbox", id, value: face.id, "aria-label": `Select face ${face.id}` }) : null,
     h(
-      "label",
-      { for: id },
+      manage ? "label" : "span",
+      { for: manage ? id : null },
       h("img", { src: face.crop_url, alt: `Unknown face ${face.id}`, loading: "lazy", width: 140, height: 140 }),
     ),
     h(
@@ -56,20 +58,21 @@ function faceCard(face) {
           text: "Similar",
           title: "Select the faces like this one",
           "aria-label": `Select the faces similar to face ${face.id}`,
-          on: { click: (event) => selectSimilar(face.id, event.currentTarget) },
+          on: { click: (event) => selectSimilar(face, event.currentTarget) },
         }),
       ),
     ),
   );
 }
 
-/** Tick this face and every shown face the search API puts within the encoder's same-person threshold. */
-async function selectSimilar(faceId, button) {
+/** Tick this face and every shown face of its library the search API puts within the same-person threshold. */
+async function selectSimilar(face, button) {
   button.disabled = true;
   try {
-    const result = await api("/api/search/", { method: "POST", json: { face_id: faceId, limit: 100 } });
+    const json = { face_id: face.id, limit: 100, library: face.library };
+    const result = await api("/api/search/", { method: "POST", json });
     let ticked = 0;
-    for (const id of [faceId, ...result.matches.map((match) => match.face.id)]) {
+    for (const id of [face.id, ...result.matches.map((match) => match.face.id)]) {
       const box = grid.querySelector(`input[value="${id}"]`);
       if (box && !box.checked) {
         box.checked = true;
@@ -98,11 +101,13 @@ const faces = pager($("#load-more"), errorBox, (page) => {
 });
 
 function reload() {
-  faces.start(`/api/faces/?unassigned=true&page_size=${PAGE_SIZE}`, { before: () => grid.replaceChildren() });
+  faces.start(libraries.url(`/api/faces/?unassigned=true&page_size=${PAGE_SIZE}`), {
+    before: () => grid.replaceChildren(),
+  });
 }
 
 async function loadPicker() {
-  people = await loadPeople();
+  people = await loadPeople(libraries.current?.id);
   picker = personPicker(people);
   $("#bulk-picker").replaceChildren(picker.element);
   updateSelection();
@@ -110,6 +115,7 @@ async function loadPicker() {
 
 /** One suggested group: its faces (all ticked; untick one that does not belong) and a picker set to the look-alike. */
 function suggestionCard(group, number) {
+  const library = group.faces[0]?.library;
   const groupPicker = personPicker(people, { label: "Name as" });
   if (group.person) groupPicker.select.value = String(group.person.id);
   const boxes = group.faces.map((face) =>
@@ -156,7 +162,7 @@ function suggestionCard(group, number) {
     if (!ids.length || !pick) return;
     submit.disabled = true;
     try {
-      await nameFaces(ids, pick);
+      await nameFaces(ids, pick, library);
       reload();
     } catch (error) {
       showError($("#suggestions-error"), error);
@@ -173,6 +179,7 @@ function suggestionCard(group, number) {
       )
     : h("span", { class: "muted", text: "One person, not named yet" });
   const count = h("strong", { text: plural(group.faces.length, "face") });
+  form.hidden = !libraries.error && !libraries.may("manage", library);
   card.append(h("div", { class: "row row-between" }, count, looksLike), faces, form);
   update();
   return card;
@@ -181,13 +188,18 @@ function suggestionCard(group, number) {
 async function loadSuggestions() {
   const section = $("#suggestions");
   try {
-    const result = await api(`/api/people/suggestions/?limit=${SUGGESTED_GROUPS}`);
+    const result = await api(libraries.url(`/api/people/suggestions/?limit=${SUGGESTED_GROUPS}`));
     const among =
       result.considered < result.unassigned
         ? `the ${result.considered} newest of ${plural(result.unassigned, "unknown face")}`
         : plural(result.unassigned, "unknown face");
+    const target = libraries.target;
+    let where = "";
+    if (libraries.current) where = ` in ${target.name}`;
+    else if (target) where = ` in your personal library, ${target.name} (choose a library in the bar for another's)`;
     $("#suggestions-note").textContent =
-      `Faces that look like one person, among ${among}. Untick a face that does not belong, then name the group.`;
+      `Faces that look like one person, among ${among}${where}. ` +
+      "Untick a face that does not belong, then name the group.";
     $("#suggestion-list").replaceChildren(...result.groups.map((group, i) => suggestionCard(group, i + 1)));
     section.hidden = !result.groups.length;
     showError($("#suggestions-error"), null);
@@ -197,11 +209,11 @@ async function loadSuggestions() {
   }
 }
 
-/** Give faces one name, then reload what that changes: the people (for the pickers) and the suggestions. */
-async function nameFaces(ids, pick) {
-  const person = await assignFaces(ids, pick);
+/** Give faces of `library` one name, then reload what that changes: the people (for the pickers), the suggestions. */
+async function nameFaces(ids, pick, library) {
+  const person = await assignFaces(ids, pick, library);
+  await loadPicker(); // before the toast: whoever names the next faces uses the new picker, not the one it replaces
   toast(`${plural(ids.length, "face")} assigned to ${person.name}.`);
-  await loadPicker();
   await loadSuggestions();
 }
 
@@ -218,9 +230,14 @@ $("#bulk-form").addEventListener("submit", async (event) => {
   const ids = selected();
   const pick = picker.value();
   if (!ids.length || !pick) return;
+  const shown = new Set(ids.map((id) => grid.querySelector(`[data-face-id="${id}"]`)?.dataset.library));
+  if (shown.size > 1) {
+    showError(errorBox, new Error("These faces are in different libraries: name the faces of one library at a time."));
+    return;
+  }
   assignButton.disabled = true;
   try {
-    await nameFaces(ids, pick);
+    await nameFaces(ids, pick, Number([...shown][0]) || undefined);
     for (const id of ids) grid.querySelector(`[data-face-id="${id}"]`)?.remove();
     setCount(total - ids.length);
     showError(errorBox, null);
@@ -232,6 +249,14 @@ $("#bulk-form").addEventListener("submit", async (event) => {
   }
 });
 
+await ready;
+const current = libraries.current;
+if (current && !libraries.may("manage", current.id)) {
+  $("#bulk-form").hidden = true; // a viewer sees the faces, and names none
+  $("#faces-note").hidden = false;
+  $("#faces-note").textContent =
+    `You are ${current.role} of ${current.name}: you can see its unknown faces, not name them.`;
+}
 await loadPicker().catch((error) => showError(errorBox, error));
 reload();
 loadSuggestions();
