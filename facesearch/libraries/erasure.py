@@ -131,9 +131,12 @@ def _files_left(files: list[str]) -> dict[str, int]:
 
 def _vector_copies(vectors: list[np.ndarray], *, library_ids: list[int]) -> int:
     """Faces left in the libraries whose vector is (a copy of) one of `vectors`: the nearest face, exactly scanned."""
+    # order_by(): with Face's Meta ordering, DISTINCT would be over (model_id, photo_id, index), one row per face.
+    faces = Face.objects.filter(library_id__in=library_ids).order_by()
+    model_ids = list(faces.values_list("model_id", flat=True).distinct())
     copies = 0
     for vector in vectors:
-        for model_id in Face.objects.filter(library_id__in=library_ids).values_list("model_id", flat=True).distinct():
+        for model_id in model_ids:
             nearest = face_nearest(
                 embedding=vector, model_id=model_id, library_ids=library_ids, limit=1, max_distance=SAME_VECTOR,
                 include_unsearchable=True,

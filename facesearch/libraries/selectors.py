@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 
 from facesearch.libraries.access import OWN, Caller, in_libraries, library_get
 from facesearch.libraries.models import ApiKey, AuditEntry, ErasureReceipt, Library, Membership
@@ -25,7 +25,7 @@ def library_list(*, caller: Caller, filters: dict[str, Any] | None = None) -> Qu
         photo_count=_count("photos"),
         face_count=_count("faces"),
         person_count=_count("people"),
-    ).order_by("name", "id")
+    ).order_by(Lower("name"), "id")  # "olga's library" beside "Olga's", not after every capital
 
 
 def _count(relation: str) -> Subquery:
