@@ -103,7 +103,8 @@ NOT_AUTHENTICATED = error_responses(
         403: "an API key without the scope this needs, or a role in the library that does not allow it",
     }
 )
-PAGE_NOT_FOUND = error_responses({404: "no such page: `page` is past the last"})
+PAGE_NOT_FOUND = error_responses({404: "no such page (`page` is past the last), or a `library` you may not read"})
+LIBRARY_NOT_FOUND = error_responses({404: "no such `library`, or one you may not use"})
 UNSUPPORTED_MEDIA_TYPE = error_responses({415: "a body of an undocumented type"})
 
 

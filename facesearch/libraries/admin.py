@@ -88,8 +88,7 @@ class LibraryAdmin(LibraryScopedAdmin):
         """The confirmation page lists what the erasure removes; the PROTECT foreign keys that keep rows from being
         deleted any other way do not block it (`library_erase` deletes them in order)."""
         summary = [
-            f"{library.name}: every photo (and its file), face, person, job, API key and membership"
-            for library in objs
+            f"{library.name}: every photo (and its file), face, person, job, API key and membership" for library in objs
         ]
         return summary, {}, set(), []
 

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from facesearch.core.api import (
+    LIBRARY_NOT_FOUND,
     NOT_AUTHENTICATED,
     PAGE_NOT_FOUND,
     UNSUPPORTED_MEDIA_TYPE,
@@ -120,7 +121,7 @@ class PersonListApi(APIView):
     @extend_schema(
         operation_id="people_create",
         request=InputSerializer,
-        responses={201: PersonOutputSerializer, **ERRORS, **UNSUPPORTED_MEDIA_TYPE},
+        responses={201: PersonOutputSerializer, **ERRORS, **LIBRARY_NOT_FOUND, **UNSUPPORTED_MEDIA_TYPE},
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -311,7 +312,7 @@ class PersonSuggestionListApi(APIView):
     @extend_schema(
         operation_id="people_suggestions",
         parameters=[FilterSerializer],
-        responses={200: OutputSerializer, **ERRORS},
+        responses={200: OutputSerializer, **ERRORS, **LIBRARY_NOT_FOUND},
         description="Unassigned faces grouped as one person each (largest groups first), each group named after "
         "the enrolled person it looks like, if any. Faces that look like nobody else are not in a group. "
         "Computed on request from the newest unassigned faces; nothing is assigned until a client enrols them.",

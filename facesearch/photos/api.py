@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from embeddings import EmbeddingsError
 from facesearch.core.api import (
+    LIBRARY_NOT_FOUND,
     NOT_AUTHENTICATED,
     PAGE_NOT_FOUND,
     UNSUPPORTED_MEDIA_TYPE,
@@ -218,6 +219,7 @@ class PhotoListApi(APIView):
             201: OpenApiResponse(UPLOAD_RESULT, description="a new photo, or a job with at least one new photo"),
             200: OpenApiResponse(UPLOAD_RESULT, description="nothing new: the same bytes were stored already"),
             **ERRORS,
+            **LIBRARY_NOT_FOUND,
             **UNSUPPORTED_MEDIA_TYPE,
         },
         description=(

@@ -12,8 +12,8 @@ from PIL import Image
 
 from facesearch.core.errors import ApplicationError
 from facesearch.core.inference import InferenceGate
+from facesearch.libraries.models import AuditEntry
 from facesearch.search import services
-from facesearch.libraries.models import AuditEntry as AuditLog
 from tests.facesearch.conftest import upload
 
 CROWD = ("George_W_Bush_0001", "Colin_Powell_0001", "Tony_Blair_0001", "Hugo_Chavez_0001")
@@ -66,7 +66,9 @@ def test_search_answers_429_with_retry_after_when_the_gate_is_full(api_client, m
     assert response["Retry-After"] == "10"
     body = response.json()
     assert body["message"].startswith("Too many face searches") and body["extra"] == {"wait": 10}
-    assert AuditLog.objects.count() == 0
+    refused = AuditEntry.objects.get()  # a refused search is audited as failed, with no results
+    assert (refused.kind, refused.succeeded, refused.result_count) == ("search", False, 0)
+    assert refused.detail["error"]["status"] == 429
 
 
 def crowd_jpeg(lfw_dir: Path) -> bytes:

@@ -46,9 +46,11 @@ def test_add_and_change_pages_render(admin_client):
     person = PersonFactory(name="Ada")
     assert admin_client.get("/admin/people/person/add/").status_code == 200
     assert admin_client.get(f"/admin/people/person/{person.id}/change/").status_code == 200
-    response = admin_client.post("/admin/people/person/add/", {"name": " Grace ", "notes": ""})
+    response = admin_client.post(
+        "/admin/people/person/add/", {"library": person.library_id, "name": " Grace ", "notes": ""}
+    )
     assert response.status_code == 302
-    assert Person.objects.filter(name="Grace").exists()
+    assert Person.objects.filter(name="Grace", library=person.library).exists()
 
 
 def test_deleting_in_the_admin_keeps_the_faces(admin_client):

@@ -15,13 +15,13 @@ from facesearch.people.services import (
     person_update,
 )
 from facesearch.photos.models import Face, Photo
-from tests.factories import FaceFactory, PersonFactory
+from tests.factories import FaceFactory, PersonFactory, first_library
 
 pytestmark = pytest.mark.django_db
 
 
 def test_assigning_faces_records_how_and_gives_the_person_a_cover():
-    person = person_create(name="  Ada Lovelace ")
+    person = person_create(library=first_library(), name="  Ada Lovelace ")
     small, large = FaceFactory(box_size=20.0), FaceFactory(box_size=80.0)
 
     assert faces_assign(person=person, face_ids=[small.id, large.id], how=Face.Assignment.ENROLLED) == 2
@@ -74,13 +74,13 @@ def test_unassigning_clears_the_face_and_moves_the_cover_to_a_remaining_face():
     cover, other = FaceFactory(box_size=90.0), FaceFactory(box_size=30.0)
     faces_assign(person=person, face_ids=[cover.id, other.id])
 
-    assert faces_unassign(face_ids=[cover.id]) == 1
+    assert faces_unassign(face_ids=[cover.id], library_id=person.library_id) == 1
 
     cover.refresh_from_db()
     person.refresh_from_db()
     assert (cover.person_id, cover.assignment, cover.assignment_distance) == (None, "", None)
     assert person.cover_face_id == other.id
-    assert faces_unassign(face_ids=[other.id]) == 1
+    assert faces_unassign(face_ids=[other.id], library_id=person.library_id) == 1
     person.refresh_from_db()
     assert person.cover_face_id is None
 

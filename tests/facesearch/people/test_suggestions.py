@@ -8,7 +8,7 @@ from facesearch.people.selectors import face_groups_suggested
 from facesearch.people.services import faces_assign, person_create
 from facesearch.photos.models import Face
 from tests.facesearch.conftest import ENROLLED, GALLERY_PER_PERSON, STRANGERS, lfw_stem
-from tests.factories import FaceFactory
+from tests.factories import FaceFactory, first_library
 
 
 def _people(group, names_by_face_id: dict[int, str]) -> set[str]:
@@ -23,7 +23,7 @@ def names_by_face_id(gallery, lfw_images) -> dict[int, str]:
 def test_unknown_faces_of_one_person_are_grouped_together_and_strangers_are_left_out(gallery, names_by_face_id):
     FaceFactory(embedding=gallery[lfw_stem("Colin_Powell", 1)].embedding, model_id="another-encoder-v1")
 
-    result = face_groups_suggested()
+    result = face_groups_suggested(library=first_library())
 
     assert (result.considered, result.unassigned) == (len(gallery), len(gallery))  # the other encoder's face: not
     assert all(len(_people(group, names_by_face_id)) == 1 for group in result.groups)  # no group mixes two people
@@ -38,10 +38,10 @@ def test_unknown_faces_of_one_person_are_grouped_together_and_strangers_are_left
 def test_each_group_is_named_after_the_enrolled_person_it_looks_like(gallery, names_by_face_id):
     people = {}
     for name in ENROLLED:
-        people[name] = person_create(name=name.replace("_", " "))
+        people[name] = person_create(library=first_library(), name=name.replace("_", " "))
         faces_assign(person=people[name], face_ids=[gallery[lfw_stem(name, 1)].id], how=Face.Assignment.ENROLLED)
 
-    result = face_groups_suggested()
+    result = face_groups_suggested(library=first_library())
 
     assert result.unassigned == len(gallery) - len(ENROLLED)
     named = {}
@@ -54,16 +54,17 @@ def test_each_group_is_named_after_the_enrolled_person_it_looks_like(gallery, na
 
 
 def test_a_stricter_cut_names_fewer_groups_and_a_limit_keeps_the_largest(gallery):
-    assert face_groups_suggested(max_distance=0.05).groups == []  # no two different photos are that alike
-    limited = face_groups_suggested(limit=2)
+    library = first_library()
+    assert face_groups_suggested(library=library, max_distance=0.05).groups == []  # no two different photos are alike
+    limited = face_groups_suggested(library=library, limit=2)
     assert len(limited.groups) == 2
-    assert [g.faces for g in limited.groups] == [g.faces for g in face_groups_suggested().groups[:2]]
+    assert [g.faces for g in limited.groups] == [g.faces for g in face_groups_suggested(library=library).groups[:2]]
 
 
 def test_only_the_newest_unassigned_faces_up_to_the_window_are_grouped(gallery, names_by_face_id, settings):
     settings.FACESEARCH_GROUP_WINDOW = 10  # the 8 strangers and Hugo Chavez's photos 4 and 5 were stored last
 
-    result = face_groups_suggested()
+    result = face_groups_suggested(library=first_library())
 
     assert (result.considered, result.unassigned) == (10, len(gallery))
     assert [_people(group, names_by_face_id) for group in result.groups] == [{"Hugo_Chavez"}]
@@ -72,12 +73,12 @@ def test_only_the_newest_unassigned_faces_up_to_the_window_are_grouped(gallery, 
 
 @pytest.mark.django_db
 def test_no_unassigned_faces_means_no_groups():
-    result = face_groups_suggested()
+    result = face_groups_suggested(library=first_library())
     assert (result.groups, result.considered, result.unassigned) == ([], 0, 0)
 
 
 def test_the_api_lists_groups_with_face_crops_and_the_suggested_person(api_client, gallery):
-    person = person_create(name="Colin Powell")
+    person = person_create(library=first_library(), name="Colin Powell")
     faces_assign(person=person, face_ids=[gallery[lfw_stem("Colin_Powell", 1)].id], how=Face.Assignment.ENROLLED)
 
     response = api_client.get("/api/people/suggestions/", {"limit": 100})

@@ -92,9 +92,9 @@ def test_job_pages_show_progress_and_failed_items(admin_client, media_root):
 
 
 @pytest.mark.django_db
-def test_job_progress_is_the_same_share_in_the_admin_and_the_api(admin_client, api_client):
+def test_job_progress_is_the_same_share_in_the_admin_and_the_api(admin_client, api_client, user):
     """Both show `selectors.job_list`'s progress: a third finished is 33% and 0.3333; an empty job is complete."""
-    third, empty = IngestJobFactory(), IngestJobFactory()
+    third, empty = IngestJobFactory.create_batch(2, library=user.personal_library)  # the API user's, the admin sees all
     for state in (IngestItem.State.DONE, IngestItem.State.PENDING, IngestItem.State.PENDING):
         IngestItemFactory(job=third, state=state)
 

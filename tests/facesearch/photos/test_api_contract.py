@@ -114,17 +114,17 @@ def test_schema_documents_the_write_path(api_client):
         assert path in paths, path
     upload = paths["/api/photos/"]["post"]
     request = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[-1]
-    assert set(schema["components"]["schemas"][request]["properties"]) == {"file", "files"}
+    assert set(schema["components"]["schemas"][request]["properties"]) == {"file", "files", "library"}
     assert {"200", "201", "400", "401"} <= set(upload["responses"])
     photo = schema["components"]["schemas"]["Photo"]["properties"]
-    assert {"id", "sha256", "status", "error", "url", "width", "height", "created_at", "faces"} <= set(photo)
-    assert {"id", "box", "score", "person", "quality", "crop_url"} <= set(
+    assert {"id", "library", "sha256", "status", "error", "url", "width", "height", "created_at", "faces"} <= set(photo)
+    assert {"id", "library", "box", "score", "person", "quality", "crop_url"} <= set(
         schema["components"]["schemas"]["Face"]["properties"]
     )
-    assert {"total", "done", "failed", "skipped", "state", "failures"} <= set(
+    assert {"library", "total", "done", "failed", "skipped", "state", "failures"} <= set(
         schema["components"]["schemas"]["JobDetail"]["properties"]
     )
     parameters = {p["name"] for p in paths["/api/photos/"]["get"]["parameters"]}
-    assert {"status", "person", "ordering", "page"} <= parameters
+    assert {"library", "status", "person", "ordering", "page"} <= parameters
     assert "image/jpeg" in paths["/api/faces/{face_id}/crop"]["get"]["responses"]["200"]["content"]
     assert api_client.get("/api/docs/").status_code == 200

@@ -13,14 +13,17 @@ from facesearch.core.pipeline import get_pipeline
 from facesearch.people.services import faces_assign, faces_unassign
 from facesearch.photos import processing, services
 from facesearch.photos.models import Face, Photo
-from tests.factories import PersonFactory
+from tests.factories import PersonFactory, first_library
 
 pytestmark = pytest.mark.django_db
 
 
 def ingest(path: Path, data: bytes | None = None) -> Photo:
     photo, _ = services.photo_create(
-        file=SimpleUploadedFile(path.name, data or path.read_bytes()), uploaded_by=None, enqueue=False
+        file=SimpleUploadedFile(path.name, data or path.read_bytes()),
+        library=first_library(),
+        uploaded_by=None,
+        enqueue=False,
     )
     processing.photos_encode(photo_ids=[photo.id])
     return photo
@@ -55,9 +58,8 @@ def test_a_new_photo_of_an_enrolled_person_is_named_automatically_and_a_stranger
 def test_automatically_named_faces_never_name_further_faces(powell, lfw_dir):
     (second,) = faces_of(ingest(powell_photo(lfw_dir, 2)))
     assert second.person_id == powell.id
-    faces_unassign(
-        face_ids=Face.objects.filter(person=powell, assignment=Face.Assignment.ENROLLED).values_list("id", flat=True)
-    )
+    enrolled = Face.objects.filter(person=powell, assignment=Face.Assignment.ENROLLED).values_list("id", flat=True)
+    faces_unassign(face_ids=enrolled, library_id=powell.library_id)
 
     (third,) = faces_of(ingest(powell_photo(lfw_dir, 3)))  # close to the automatic face, but nobody confirmed it
     assert third.person_id is None
@@ -66,7 +68,7 @@ def test_automatically_named_faces_never_name_further_faces(powell, lfw_dir):
 def test_reprocessing_does_not_rename_a_face_that_a_person_unassigned(powell, lfw_dir):
     photo = ingest(powell_photo(lfw_dir, 2))
     (face,) = faces_of(photo)
-    faces_unassign(face_ids=[face.id])  # "not him"
+    faces_unassign(face_ids=[face.id], library_id=powell.library_id)  # "not him"
 
     processing.photos_encode(photo_ids=[photo.id])
 

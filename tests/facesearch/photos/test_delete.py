@@ -13,7 +13,7 @@ from facesearch.people.services import faces_assign, person_update
 from facesearch.photos import ingest, jobs, processing, services
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 from tests.facesearch.photos.support import files_under
-from tests.factories import PersonFactory, PhotoFactory, jpeg_bytes
+from tests.factories import PersonFactory, PhotoFactory, first_library, jpeg_bytes
 
 
 def traces_in_database(photo_id: int, face_ids: list[int], needles: list[str]) -> list[str]:
@@ -48,8 +48,10 @@ def vector_count() -> int:
 def test_deleting_a_photo_leaves_nothing_of_it_in_the_database_or_on_disk(
     api_client, lfw_photos, media_root, django_capture_on_commit_callbacks
 ):
-    keep, _ = services.photo_create(file=SimpleUploadedFile("keep.jpg", lfw_photos[0].read_bytes()), uploaded_by=None)
-    job = jobs.upload_job_create(user=None)
+    keep, _ = services.photo_create(
+        file=SimpleUploadedFile("keep.jpg", lfw_photos[0].read_bytes()), library=first_library(), uploaded_by=None
+    )
+    job = jobs.upload_job_create(library=first_library(), user=None)
     name = "Tony Blair at the summit.jpg"
     ingest.job_file_add(job=job, file=SimpleUploadedFile(name, lfw_photos[2].read_bytes()), name=name, uploaded_by=None)
     jobs.job_seal(job=job)
@@ -86,7 +88,7 @@ def test_deleting_a_photo_leaves_nothing_of_it_in_the_database_or_on_disk(
 
 @pytest.mark.django_db
 def test_deleting_a_pending_photo_finishes_its_job(lfw_photos, media_root, django_capture_on_commit_callbacks):
-    job = jobs.upload_job_create(user=None)
+    job = jobs.upload_job_create(library=first_library(), user=None)
     for path in lfw_photos[:2]:
         ingest.job_file_add(job=job, file=SimpleUploadedFile(path.name, path.read_bytes()), name=path.name,
                               uploaded_by=None, enqueue=False)  # fmt: skip
@@ -107,11 +109,13 @@ def test_deleting_a_pending_photo_finishes_its_job(lfw_photos, media_root, djang
 
 @pytest.mark.django_db
 def test_a_file_is_kept_when_the_same_bytes_are_stored_again_before_the_delete_commits(lfw_photos, media_root):
-    photo, _ = services.photo_create(file=SimpleUploadedFile("a.jpg", lfw_photos[0].read_bytes()), uploaded_by=None)
+    photo, _ = services.photo_create(
+        file=SimpleUploadedFile("a.jpg", lfw_photos[0].read_bytes()), library=first_library(), uploaded_by=None
+    )
     file_name = photo.file.name
     services.photo_delete(photo=photo)  # inside the test's transaction: the file's removal waits for a commit
     again, created = services.photo_create(
-        file=SimpleUploadedFile("b.jpg", lfw_photos[0].read_bytes()), uploaded_by=None
+        file=SimpleUploadedFile("b.jpg", lfw_photos[0].read_bytes()), library=first_library(), uploaded_by=None
     )
     assert created and again.file.name == file_name
     services._photo_file_forget(file_name)  # what the delete's on_commit runs

@@ -7,7 +7,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from facesearch.photos import ingest, jobs
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
-from tests.factories import FaceFactory, IngestItemFactory, IngestJobFactory, PersonFactory, PhotoFactory
+from tests.factories import (
+    FaceFactory,
+    IngestItemFactory,
+    IngestJobFactory,
+    LibraryFactory,
+    PersonFactory,
+    PhotoFactory,
+    first_library,
+)
 
 
 @pytest.mark.django_db
@@ -28,11 +36,22 @@ def test_a_face_is_assigned_and_unassigned_through_patch(api_client, media_root)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body", [{"person": 999_999}, {"person": "Ada"}, {}], ids=["unknown", "not_an_id", "missing"])
+@pytest.mark.parametrize("body", [{"person": "Ada"}, {}], ids=["not_an_id", "missing"])
 def test_assigning_to_something_that_is_not_a_person_is_a_400(api_client, media_root, body):
     face = FaceFactory()
     response = api_client.patch(f"/api/faces/{face.id}/", body, format="json")
     assert response.status_code == 400 and "person" in response.json()["extra"]["fields"]
+    face.refresh_from_db()
+    assert face.person_id is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("where", ["nowhere", "another_library"])
+def test_assigning_to_a_person_outside_the_faces_library_is_a_404_that_changes_nothing(api_client, media_root, where):
+    face = FaceFactory()
+    person_id = 999_999 if where == "nowhere" else PersonFactory(library=LibraryFactory()).id
+    response = api_client.patch(f"/api/faces/{face.id}/", {"person": person_id}, format="json")
+    assert response.status_code == 404 and response.json()["extra"] == {"id": person_id}  # the same answer for both
     face.refresh_from_db()
     assert face.person_id is None
 
@@ -77,7 +96,7 @@ def test_retry_requeues_failed_photos_and_rereads_failed_folder_files(
     folder = tmp_path / "album"
     folder.mkdir()
     (folder / "later.jpg").write_bytes(b"half-copied")
-    job, _ = ingest.folder_job_start(path=folder, user=None)
+    job, _ = ingest.folder_job_start(path=folder, library=first_library(), user=None)
     refused, _ = ingest.folder_file_ingest(job=job, name="later.jpg", user=None)
     photo = PhotoFactory(status=Photo.Status.FAILED, error="encoding failed")
     IngestItemFactory(job=job, photo=photo, name="x.jpg", state=IngestItem.State.FAILED, error="encoding failed")
@@ -102,7 +121,7 @@ def test_retry_requeues_failed_photos_and_rereads_failed_folder_files(
 
 @pytest.mark.django_db
 def test_a_refused_upload_cannot_be_retried(api_client, media_root):
-    job = jobs.upload_job_create(user=None)
+    job = jobs.upload_job_create(library=first_library(), user=None)
     ingest.job_file_add(job=job, file=SimpleUploadedFile("a.jpg", b"nope"), name="a.jpg", uploaded_by=None)
     jobs.job_seal(job=job)
     body = api_client.post(f"/api/jobs/{job.id}/retry/").json()

@@ -18,7 +18,7 @@ from PIL import ExifTags, Image
 from facesearch.photos import ingest, processing, services, tasks
 from facesearch.photos.models import IngestItem, IngestJob, Photo
 from facesearch.photos.storage import photo_file_path, thumbnail_file_name
-from tests.factories import PhotoFactory, jpeg_bytes
+from tests.factories import PhotoFactory, first_library, jpeg_bytes
 
 # Committed for real: what is queued after a commit (transaction.on_commit) is part of what these tests check.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -115,7 +115,7 @@ def test_an_error_that_ends_a_multi_file_upload_still_seals_the_job_and_queues_w
     monkeypatch.setattr(ingest, "job_file_add", database_gone_on_second)
     files = [SimpleUploadedFile(f"{name}.jpg", jpeg_bytes(seed=i)) for i, name in enumerate(("first", "second"))]
     with pytest.raises(processing.DB_ERRORS[0]):
-        ingest.photos_upload(files=files, uploaded_by=user)
+        ingest.photos_upload(files=files, library=user.personal_library, uploaded_by=user)
     first = Photo.objects.get()
     assert queued == [[first.id]]
     assert IngestJob.objects.get().state == IngestJob.State.RUNNING
@@ -188,7 +188,9 @@ def test_a_photo_started_max_attempts_times_without_finishing_fails_with_the_rea
     processed: list[list[int]] = []
     monkeypatch.setattr(processing, "photos_encode", lambda *, photo_ids: processed.append(list(photo_ids)))
     killer = PhotoFactory(status=Photo.Status.PROCESSING, attempts=settings.FACESEARCH_PROCESSING_ATTEMPTS)
-    job = IngestJob.objects.create(source=IngestJob.Source.UPLOAD, state=IngestJob.State.RUNNING)
+    job = IngestJob.objects.create(
+        library=killer.library, source=IngestJob.Source.UPLOAD, state=IngestJob.State.RUNNING
+    )
     IngestItem.objects.create(job=job, name="killer.jpg", photo=killer, state=IngestItem.State.PENDING)
 
     processing.photos_claim_and_encode(photo_ids=[killer.id])
@@ -214,7 +216,7 @@ def test_photos_of_a_run_that_died_are_then_processed_one_per_run(db, monkeypatc
 def test_reprocessing_and_retrying_start_the_count_afresh(db, queued):
     photo = PhotoFactory(status=Photo.Status.FAILED, attempts=3, error=processing.INTERRUPTED.format(attempts=3))
     with transaction.atomic():
-        job = ingest.photos_reprocess(photo_ids=[photo.id])
+        (job,) = ingest.photos_reprocess(photo_ids=[photo.id])
     photo.refresh_from_db()
     assert (photo.status, photo.attempts, photo.error) == (Photo.Status.PENDING, 0, "")
 
@@ -232,7 +234,7 @@ def test_a_delete_racing_a_reupload_of_the_same_bytes_never_leaves_a_row_without
     """The old interleaving: the delete commits, the re-upload finds the file still there (not written again), the
     delete's clean-up then removes it, and the re-upload commits a row whose file is gone."""
     data = jpeg_bytes(seed=21)
-    photo, _ = services.photo_create(file=SimpleUploadedFile("a.jpg", data), uploaded_by=None)
+    photo, _ = services.photo_create(file=SimpleUploadedFile("a.jpg", data), library=first_library(), uploaded_by=None)
     file_name = photo.file.name
     Photo.objects.filter(id=photo.id).delete()  # the delete's transaction committed; its clean-up is next
 
@@ -247,7 +249,7 @@ def test_a_delete_racing_a_reupload_of_the_same_bytes_never_leaves_a_row_without
 
     def reupload():
         try:
-            services.photo_create(file=SimpleUploadedFile("b.jpg", data), uploaded_by=None)
+            services.photo_create(file=SimpleUploadedFile("b.jpg", data), library=first_library(), uploaded_by=None)
         finally:
             from django.db import connection
 

@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 from facesearch.photos.storage import photo_file_path
 from tests.facesearch.photos.support import child_env, files_under, wait_for
-from tests.factories import jpeg_bytes
+from tests.factories import LibraryFactory, UserFactory, jpeg_bytes
 from tests.live_server import ROOT
 
 
@@ -42,10 +42,13 @@ def folder(tmp_path: Path, lfw_photos: list[Path]) -> Path:
 
 @pytest.mark.django_db(transaction=True)
 def test_ingest_stores_a_folder_records_the_bad_file_and_a_rerun_skips_everything(folder, celery_worker):
-    output = ingest(str(folder), "--recursive", "--wait")
+    library = LibraryFactory()
+    LibraryFactory()  # another library: the photos go to the one named
+    output = ingest(str(folder), "--library", str(library.id), "--recursive", "--wait")
 
     job = IngestJob.objects.get()
     assert (job.source, job.path, job.state) == ("folder", str(folder), IngestJob.State.DONE)
+    assert set(Photo.objects.values_list("library", flat=True)) == {job.library_id} == {library.id}
     items = {item.name: item for item in job.items.all()}
     assert sorted(items) == sorted(
         ["Colin_Powell_0001.jpg", "Colin_Powell_0002.jpg", "trip/Tony_Blair_0001.jpg", "trip/Tony_Blair_0002.jpg",
@@ -58,7 +61,7 @@ def test_ingest_stores_a_folder_records_the_bad_file_and_a_rerun_skips_everythin
     assert "trip/broken.jpg: the JPEG image is truncated, corrupt or unsupported" in output
 
     files = files_under(photo_file_path("photos"))
-    rerun = ingest(str(folder), "--recursive")
+    rerun = ingest(str(folder), "--library", str(library.id), "--recursive")
 
     again = IngestJob.objects.exclude(id=job.id).get()  # the first job is done: a new one, that stores nothing new
     assert again.state == IngestJob.State.DONE  # nothing pending: done as soon as every file was added
@@ -69,19 +72,37 @@ def test_ingest_stores_a_folder_records_the_bad_file_and_a_rerun_skips_everythin
 
 @pytest.mark.django_db
 def test_ingest_without_recursive_leaves_sub_folders_alone(folder, media_root):
+    library = LibraryFactory()  # the only library: where the photos go when none is named
     ingest(str(folder))
     assert sorted(IngestItem.objects.values_list("name", flat=True)) == [
         "Colin_Powell_0001.jpg",
         "Colin_Powell_0002.jpg",
     ]
+    assert IngestJob.objects.get().library == library
 
 
 @pytest.mark.django_db
-def test_ingest_refuses_a_missing_folder_and_an_unknown_user(tmp_path, folder):
+def test_ingest_for_a_user_goes_to_their_personal_library_unless_another_is_named(folder, media_root):
+    alice, shared = UserFactory(username="alice"), LibraryFactory()
+    ingest(str(folder), "--user", "alice")
+    ingest(str(folder / "trip"), "--user", "alice", "--library", str(shared.id))
+    jobs = IngestJob.objects.order_by("id")
+    assert [(job.library, job.created_by) for job in jobs] == [(alice.personal_library, alice), (shared, alice)]
+
+
+@pytest.mark.django_db
+def test_ingest_refuses_a_missing_folder_an_unknown_user_or_library_and_an_unnamed_one_of_several(tmp_path, folder):
+    library = LibraryFactory()
     with pytest.raises(CommandError, match="is not a folder"):
-        ingest(str(tmp_path / "nowhere"))
+        ingest(str(tmp_path / "nowhere"), "--library", str(library.id))
     with pytest.raises(CommandError, match="no user named 'ghost'"):
         ingest(str(folder), "--user", "ghost")
+    with pytest.raises(CommandError, match="no library with id 999999"):
+        ingest(str(folder), "--library", "999999")
+    LibraryFactory()
+    with pytest.raises(CommandError, match="say which library receives the photos"):
+        ingest(str(folder))
+    assert not IngestJob.objects.exists()
 
 
 @pytest.mark.slow  # a real `manage.py ingest` interrupted mid-way: seconds of subprocess
@@ -93,7 +114,7 @@ def test_ctrl_c_leaves_a_job_that_the_next_run_resumes(tmp_path, media_root):
         (folder / f"img{n:03}.jpg").write_bytes(jpeg_bytes(96, 96, seed=10_000 + n))
     # No worker listens on Redis database 15: the queued tasks stay queued, this test is about the job alone.
     env = child_env(REDIS_URL=child_env()["REDIS_URL"].rsplit("/", 1)[0] + "/15")
-    command = [sys.executable, "manage.py", "ingest", str(folder)]
+    command = [sys.executable, "manage.py", "ingest", str(folder), "--library", str(LibraryFactory().id)]
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wait_for(lambda: IngestItem.objects.count() >= 20, timeout=120, interval=0.01, what="the first files to be added")
     process.send_signal(signal.SIGINT)

@@ -23,6 +23,7 @@ from facesearch.celery import app as celery_app
 from facesearch.photos import processing, services, tasks
 from facesearch.photos.models import Face, Photo
 from tests.facesearch.photos.support import child_env, wait_for
+from tests.factories import first_library
 from tests.live_server import ROOT, start_worker, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -116,9 +117,15 @@ def test_redis_killed_between_commit_and_queue_leaves_the_photo_pending_until_re
 
 
 def test_a_photo_that_kills_its_worker_every_time_fails_with_the_reason_and_its_batch_is_processed(lfw_photos):
-    good_1, _ = services.photo_create(file=upload(lfw_photos[2]), uploaded_by=None, enqueue=False)
-    poison, _ = services.photo_create(file=upload(lfw_photos[4], "poison.jpg"), uploaded_by=None, enqueue=False)
-    good_2, _ = services.photo_create(file=upload(lfw_photos[6]), uploaded_by=None, enqueue=False)
+    good_1, _ = services.photo_create(
+        file=upload(lfw_photos[2]), library=first_library(), uploaded_by=None, enqueue=False
+    )
+    poison, _ = services.photo_create(
+        file=upload(lfw_photos[4], "poison.jpg"), library=first_library(), uploaded_by=None, enqueue=False
+    )
+    good_2, _ = services.photo_create(
+        file=upload(lfw_photos[6]), library=first_library(), uploaded_by=None, enqueue=False
+    )
     ids = [good_1.id, poison.id, good_2.id]
     queue, hostname = f"poison-{os.getpid()}", f"poison-{os.getpid()}@%h"
     worker = start_worker(app="tests.facesearch.photos.poison_celery", queue=queue, hostname=hostname, env=child_env())
@@ -138,7 +145,10 @@ def test_a_photo_that_kills_its_worker_every_time_fails_with_the_reason_and_its_
 def test_after_a_restart_with_lost_messages_beat_recovery_processes_every_pending_photo_once(
     broker, lfw_photos, tmp_path
 ):
-    photos = [services.photo_create(file=upload(path), uploaded_by=None, enqueue=False)[0] for path in lfw_photos[:4]]
+    photos = [
+        services.photo_create(file=upload(path), library=first_library(), uploaded_by=None, enqueue=False)[0]
+        for path in lfw_photos[:4]
+    ]
     ids = [photo.id for photo in photos]
     # Pending since before the restart, their messages gone (as after a Redis restart without persistence).
     Photo.objects.filter(id__in=ids).update(status_changed_at=timezone.now() - timedelta(hours=1))

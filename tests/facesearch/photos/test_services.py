@@ -20,7 +20,7 @@ from facesearch.photos import ingest, jobs, processing, services
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 from facesearch.photos.storage import photo_file_path
 from tests.facesearch.photos.support import files_under
-from tests.factories import FaceFactory, PersonFactory, UserFactory
+from tests.factories import FaceFactory, LibraryFactory, PersonFactory, UserFactory, first_library
 
 
 def upload(path: Path, name: str | None = None) -> SimpleUploadedFile:
@@ -49,7 +49,7 @@ def pipeline():
 @pytest.mark.django_db
 def test_photo_create_stores_the_file_at_its_content_address(lfw_photos, media_root):
     user = UserFactory()
-    photo, created = services.photo_create(file=upload(lfw_photos[0]), uploaded_by=user)
+    photo, created = services.photo_create(file=upload(lfw_photos[0]), library=user.personal_library, uploaded_by=user)
     assert created and photo.status == Photo.Status.PENDING and photo.uploaded_by == user
     assert photo.file.name == f"photos/{photo.sha256[:2]}/{photo.sha256[2:4]}/{photo.sha256}.jpg"
     assert photo_file_path(photo.file.name).read_bytes() == lfw_photos[0].read_bytes()
@@ -69,16 +69,20 @@ def test_photo_create_reads_the_exif_capture_time_with_its_offset(lfw_photos, me
     without_offset = io.BytesIO()
     image.rotate(90, expand=True).crop((0, 0, 200, 250)).save(without_offset, "JPEG", exif=exif)
 
-    photo, _ = services.photo_create(file=SimpleUploadedFile("a.jpg", with_offset.getvalue()), uploaded_by=None)
+    photo, _ = services.photo_create(
+        file=SimpleUploadedFile("a.jpg", with_offset.getvalue()), library=first_library(), uploaded_by=None
+    )
     assert photo.taken_at == datetime(2019, 7, 14, 16, 5, 9, tzinfo=timezone(timedelta(hours=2)))
-    photo, _ = services.photo_create(file=SimpleUploadedFile("b.jpg", without_offset.getvalue()), uploaded_by=None)
+    photo, _ = services.photo_create(
+        file=SimpleUploadedFile("b.jpg", without_offset.getvalue()), library=first_library(), uploaded_by=None
+    )
     assert photo.taken_at == datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)  # TIME_ZONE is UTC
     assert (photo.width, photo.height) == (200, 250)
 
 
 @pytest.mark.django_db
 def test_processing_twice_keeps_the_same_faces(lfw_photos, media_root, pipeline):
-    photo, _ = services.photo_create(file=upload(lfw_photos[2]), uploaded_by=None)
+    photo, _ = services.photo_create(file=upload(lfw_photos[2]), library=first_library(), uploaded_by=None)
     processing.photos_encode(photo_ids=[photo.id])
     first = face_rows(photo)
     processing.photos_encode(photo_ids=[photo.id])
@@ -92,7 +96,7 @@ def test_processing_twice_keeps_the_same_faces(lfw_photos, media_root, pipeline)
 
 @pytest.mark.django_db
 def test_reprocessing_keeps_faces_assigned_to_their_people(lfw_photos, media_root, pipeline):
-    photo, _ = services.photo_create(file=upload(lfw_photos[0]), uploaded_by=None)
+    photo, _ = services.photo_create(file=upload(lfw_photos[0]), library=first_library(), uploaded_by=None)
     processing.photos_encode(photo_ids=[photo.id])
     face = Face.objects.get(photo=photo, index=0)
     person = PersonFactory(name="Colin Powell")
@@ -107,7 +111,7 @@ def test_reprocessing_keeps_faces_assigned_to_their_people(lfw_photos, media_roo
 
 @pytest.mark.django_db
 def test_reencoding_with_another_encoder_replaces_its_faces_and_keeps_their_people(lfw_photos, media_root, pipeline):
-    photo, _ = services.photo_create(file=upload(lfw_photos[4]), uploaded_by=None)
+    photo, _ = services.photo_create(file=upload(lfw_photos[4]), library=first_library(), uploaded_by=None)
     box = [float(v) for v in pipeline.encode(processing._photo_image(photo))[0].box]
     person = PersonFactory(name="Serena Williams")
     old = FaceFactory(photo=photo, index=0, box=box, model_id="older-encoder-v0", person=person, assignment="manual")
@@ -127,7 +131,7 @@ def test_reencoding_with_another_encoder_replaces_its_faces_and_keeps_their_peop
 
 @pytest.mark.django_db(transaction=True)
 def test_processing_the_same_photo_concurrently_leaves_one_set_of_faces(lfw_photos, media_root, pipeline):
-    photo, _ = services.photo_create(file=upload(lfw_photos[2]), uploaded_by=None)
+    photo, _ = services.photo_create(file=upload(lfw_photos[2]), library=first_library(), uploaded_by=None)
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -156,8 +160,10 @@ def test_processing_the_same_photo_concurrently_leaves_one_set_of_faces(lfw_phot
 
 @pytest.mark.django_db
 def test_a_stored_file_that_cannot_be_read_fails_the_photo_with_the_reason(lfw_photos, media_root):
-    job = jobs.upload_job_create(user=None)
-    photo, _ = services.photo_create(file=upload(lfw_photos[1]), uploaded_by=None, job=job, name="x.jpg")
+    job = jobs.upload_job_create(library=first_library(), user=None)
+    photo, _ = services.photo_create(
+        file=upload(lfw_photos[1]), library=first_library(), uploaded_by=None, job=job, name="x.jpg"
+    )
     jobs.job_seal(job=job)
     path = photo_file_path(photo.file.name)
     path.write_bytes(path.read_bytes()[:300])  # the disk corrupted it after upload
@@ -174,7 +180,7 @@ def test_a_stored_file_that_cannot_be_read_fails_the_photo_with_the_reason(lfw_p
 
 @pytest.mark.django_db
 def test_processing_a_deleted_photo_does_nothing(lfw_photos, media_root, django_capture_on_commit_callbacks):
-    photo, _ = services.photo_create(file=upload(lfw_photos[1]), uploaded_by=None)
+    photo, _ = services.photo_create(file=upload(lfw_photos[1]), library=first_library(), uploaded_by=None)
     with django_capture_on_commit_callbacks(execute=True):
         services.photo_delete(photo=photo)
     processing.photos_encode(photo_ids=[photo.id])
@@ -183,8 +189,8 @@ def test_processing_a_deleted_photo_does_nothing(lfw_photos, media_root, django_
 
 @pytest.mark.django_db
 def test_a_job_is_done_when_its_last_pending_item_is_processed(lfw_photos, media_root, pipeline):
-    stored, _ = services.photo_create(file=upload(lfw_photos[0]), uploaded_by=None)
-    job = jobs.upload_job_create(user=None)
+    stored, _ = services.photo_create(file=upload(lfw_photos[0]), library=first_library(), uploaded_by=None)
+    job = jobs.upload_job_create(library=first_library(), user=None)
     first = ingest.job_file_add(job=job, file=upload(lfw_photos[5]), name="a.jpg", uploaded_by=None)
     second = ingest.job_file_add(job=job, file=upload(lfw_photos[6]), name="a.jpg", uploaded_by=None)
     skipped = ingest.job_file_add(job=job, file=upload(lfw_photos[0]), name="b.jpg", uploaded_by=None)
@@ -206,7 +212,10 @@ def test_a_job_is_done_when_its_last_pending_item_is_processed(lfw_photos, media
 
 @pytest.mark.django_db
 def test_batched_processing_stores_the_same_faces_as_one_by_one(lfw_photos, media_root, pipeline):
-    photos = [services.photo_create(file=upload(path), uploaded_by=None)[0] for path in lfw_photos[:4]]
+    photos = [
+        services.photo_create(file=upload(path), library=first_library(), uploaded_by=None)[0]
+        for path in lfw_photos[:4]
+    ]
     processing.photos_encode(photo_ids=[photo.id for photo in photos])
     batched = {photo.id: face_rows(photo) for photo in photos}
     for photo in photos:
@@ -226,7 +235,10 @@ def test_a_task_takes_other_waiting_photos_up_to_a_batch_and_leaves_done_ones_al
     lfw_photos, media_root, pipeline, monkeypatch
 ):
     monkeypatch.setattr(processing, "BATCH_SIZE", 3)
-    photos = [services.photo_create(file=upload(path), uploaded_by=None, enqueue=False)[0] for path in lfw_photos[:5]]
+    photos = [
+        services.photo_create(file=upload(path), library=first_library(), uploaded_by=None, enqueue=False)[0]
+        for path in lfw_photos[:5]
+    ]
     processing.photos_encode(photo_ids=[photos[4].id])
     processed_at = Photo.objects.get(id=photos[4].id).processed_at
 
@@ -239,21 +251,29 @@ def test_a_task_takes_other_waiting_photos_up_to_a_batch_and_leaves_done_ones_al
 
 
 @pytest.mark.django_db
-def test_reprocess_is_a_job_that_requeues_the_photos(lfw_photos, media_root, django_capture_on_commit_callbacks):
-    photos = [services.photo_create(file=upload(path), uploaded_by=None)[0] for path in lfw_photos[:2]]
+def test_reprocess_is_a_job_per_library_that_requeues_the_photos(
+    lfw_photos, media_root, django_capture_on_commit_callbacks
+):
+    library, other = first_library(), LibraryFactory()
+    photos = [
+        services.photo_create(file=upload(path), library=into, uploaded_by=None)[0]
+        for path, into in zip(lfw_photos[:3], (library, library, other), strict=True)
+    ]
     Photo.objects.filter(id=photos[0].id).update(status=Photo.Status.FAILED, error="boom")
     with django_capture_on_commit_callbacks() as callbacks:
-        job = ingest.photos_reprocess(photo_ids=[photo.id for photo in photos])
+        jobs = ingest.photos_reprocess(photo_ids=[photo.id for photo in photos])
     assert len(callbacks) == 1  # the queueing waits for the commit
-    assert job.source == IngestJob.Source.REPROCESS and job.state == IngestJob.State.RUNNING
-    assert sorted(job.items.values_list("photo_id", "state")) == sorted((p.id, "pending") for p in photos)
+    assert [job.library_id for job in jobs] == [library.id, other.id]
+    assert {(job.source, job.state) for job in jobs} == {(IngestJob.Source.REPROCESS, IngestJob.State.RUNNING)}
+    assert sorted(jobs[0].items.values_list("photo_id", "state")) == sorted((p.id, "pending") for p in photos[:2])
+    assert list(jobs[1].items.values_list("photo_id", "state")) == [(photos[2].id, "pending")]
     assert set(Photo.objects.filter(id__in=[p.id for p in photos]).values_list("status", "error")) == {("pending", "")}
 
-    empty = ingest.photos_reprocess(photo_ids=[])
-    assert empty.state == IngestJob.State.DONE
+    count = IngestJob.objects.count()
+    assert ingest.photos_reprocess(photo_ids=[]) == [] and IngestJob.objects.count() == count  # no photos, no job
 
 
 @pytest.mark.django_db
 def test_a_folder_job_refuses_a_path_that_is_not_a_folder(tmp_path):
     with pytest.raises(ApplicationError, match="is not a folder"):
-        ingest.folder_job_start(path=tmp_path / "missing", user=None)
+        ingest.folder_job_start(path=tmp_path / "missing", library=first_library(), user=None)

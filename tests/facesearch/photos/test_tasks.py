@@ -19,6 +19,7 @@ from facesearch.core.pipeline import get_pipeline
 from facesearch.photos import processing, services, tasks
 from facesearch.photos.models import Face, Photo
 from tests.facesearch.photos.support import child_env, wait_for
+from tests.factories import first_library
 from tests.live_server import start_worker
 
 GATED_APP = "tests.facesearch.photos.gated_celery"
@@ -77,7 +78,9 @@ class Gate:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_pool_process_killed_mid_task_has_its_task_redelivered_without_duplicates(lfw_photos):
-    photo, _ = services.photo_create(file=slow_photo(lfw_photos[::2], seed=1), uploaded_by=None, enqueue=False)
+    photo, _ = services.photo_create(
+        file=slow_photo(lfw_photos[::2], seed=1), library=first_library(), uploaded_by=None, enqueue=False
+    )
     queue, hostname = f"pool-kill-{os.getpid()}", f"pool-kill-{os.getpid()}@{os.uname().nodename}"
     gate = Gate()
     env = child_env(FACESEARCH_TEST_GATE=gate.name)
@@ -103,7 +106,9 @@ def test_a_pool_process_killed_mid_task_has_its_task_redelivered_without_duplica
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_whole_mid_task_has_its_task_redelivered_to_a_new_worker(lfw_photos):
-    photo, _ = services.photo_create(file=slow_photo(lfw_photos[1::2], seed=2), uploaded_by=None, enqueue=False)
+    photo, _ = services.photo_create(
+        file=slow_photo(lfw_photos[1::2], seed=2), library=first_library(), uploaded_by=None, enqueue=False
+    )
     gate = Gate()
     env, queue = child_env(FACESEARCH_TEST_GATE=gate.name), f"kill-test-{os.getpid()}"
     first = start_worker(app=KILL_TEST_APP, queue=queue, hostname=f"first-{os.getpid()}@%h", env=env)

@@ -8,9 +8,9 @@ import pytest
 
 import embeddings
 from facesearch.core.pipeline import get_pipeline
+from facesearch.libraries.models import AuditEntry
 from facesearch.people.services import faces_assign
 from facesearch.photos.models import Face
-from facesearch.libraries.models import AuditEntry as AuditLog
 from tests.facesearch.conftest import (
     ENROLLED,
     GALLERY_PER_PERSON,
@@ -64,7 +64,7 @@ def test_identify_recognises_enrolled_people_and_not_strangers(api_client, enrol
         assert (answer["decision"], answer["person"]) == ("unknown", None), (stem, answer)
         assert answer["distance"] > answer["threshold"]
 
-    assert AuditLog.objects.filter(kind="identify").count() == len(probes) + len(STRANGERS)
+    assert AuditEntry.objects.filter(kind="identify").count() == len(probes) + len(STRANGERS)
 
 
 def test_identify_max_distance_makes_the_decision_stricter(api_client, enrolled, lfw_images):
@@ -85,8 +85,9 @@ def test_identify_with_nobody_enrolled_answers_unknown_without_distance(api_clie
 
 def test_identify_writes_one_audit_row_with_the_people_found(api_client, enrolled, lfw_images, user):
     _identify(api_client, lfw_images[lfw_stem("Hugo_Chavez", QUERY_IMAGE)].data)
-    log = AuditLog.objects.get()
-    assert (log.user, log.kind, log.result_count) == (user, "identify", 1)
+    log = AuditEntry.objects.get(kind="identify")  # (enrolling wrote entries of its own)
+    assert (log.user, log.kind, log.result_count, log.succeeded) == (user, "identify", 1, True)
+    assert log.library_ids == [user.personal_library.id]
     assert enrolled["Hugo_Chavez"] in log.detail["person_ids"]
 
 
@@ -133,7 +134,7 @@ def test_verify_agrees_with_lfw_labels(api_client, db, lfw_dir):
         if body["same"] != same:
             disagreements.append((a, b, same, body))
     assert len(disagreements) <= 1, disagreements
-    assert AuditLog.objects.filter(kind="verify").count() == len(pairs)
+    assert AuditEntry.objects.filter(kind="verify").count() == len(pairs)
 
 
 def test_verify_stored_faces_and_mixed_inputs(api_client, gallery, lfw_images):
@@ -166,4 +167,8 @@ def test_verify_errors(api_client, gallery, lfw_images, faceless_jpeg):
         "/api/verify/", {"file_a": upload(query), "file_b": upload(faceless_jpeg)}, format="multipart"
     )
     assert no_face.status_code == 422
-    assert AuditLog.objects.count() == 0
+    failed = AuditEntry.objects.order_by("id")  # the refused verifications the service saw, none as succeeded
+    assert [(e.kind, e.succeeded, e.detail["error"]["status"]) for e in failed] == [
+        ("verify", False, 404),
+        ("verify", False, 422),
+    ]

@@ -6,9 +6,9 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import InMemoryUploadedFile
 
+from facesearch.libraries.models import AuditEntry
 from facesearch.photos.models import Face, Photo
 from facesearch.search import services
-from facesearch.libraries.models import AuditEntry as AuditLog
 from tests.facesearch.conftest import (
     ENROLLED,
     GALLERY_PER_PERSON,
@@ -83,18 +83,19 @@ def test_max_distance_and_limit_bound_the_matches(api_client, gallery, lfw_image
 def test_a_search_stores_no_image_and_writes_one_audit_row(api_client, gallery, lfw_images, user):
     query = lfw_images[lfw_stem("Gerhard_Schroeder", QUERY_IMAGE)]
     files, photos, faces, audits = media_files(settings.MEDIA_ROOT), Photo.objects.count(), Face.objects.count(), 0
-    audits = AuditLog.objects.count()
+    audits = AuditEntry.objects.count()
 
     response = api_client.post("/api/search/", {"file": upload(query.data), "limit": 7}, format="multipart")
 
     assert response.status_code == 200
     assert media_files(settings.MEDIA_ROOT) == files
     assert (Photo.objects.count(), Face.objects.count()) == (photos, faces)
-    assert AuditLog.objects.count() == audits + 1
-    log = AuditLog.objects.latest("id")
+    assert AuditEntry.objects.count() == audits + 1
+    log = AuditEntry.objects.latest("id")
     matches = response.json()["matches"]
-    assert (log.user, log.kind, log.result_count) == (user, "search", len(matches))
-    assert log.best_distance == pytest.approx(matches[0]["distance"])
+    assert (log.user, log.kind, log.result_count, log.succeeded) == (user, "search", len(matches), True)
+    assert log.library_ids == [user.personal_library.id]  # the libraries the search compared within
+    assert log.best_distance == round(matches[0]["distance"], 4)  # the audit keeps 4 places
     assert log.detail["source"] == "upload"
     assert log.detail["limit"] == 7
     assert log.detail["face_ids"] == [m["face"]["id"] for m in matches]
@@ -116,11 +117,18 @@ def test_query_images_stay_in_memory_even_when_large(api_client, gallery, lfw_im
     assert seen == [InMemoryUploadedFile]
 
 
+def _assert_one_failed_search(status: int) -> None:
+    """A refused search is audited as failed, without results, with the status it was answered with."""
+    entry = AuditEntry.objects.get()
+    assert (entry.kind, entry.succeeded, entry.result_count, entry.best_distance) == ("search", False, 0, None)
+    assert entry.detail["error"]["status"] == status
+
+
 def test_an_image_without_a_face_is_422(api_client, gallery, faceless_jpeg):
     response = api_client.post("/api/search/", {"file": upload(faceless_jpeg)}, format="multipart")
     assert response.status_code == 422
     assert response.json()["message"] == "No face was found in the image."
-    assert AuditLog.objects.count() == 0
+    _assert_one_failed_search(422)
 
 
 @pytest.mark.parametrize(
@@ -142,9 +150,11 @@ def test_invalid_search_requests_are_400(api_client, data, fmt):
 
 
 def test_a_file_that_is_not_an_image_is_400_and_stores_nothing(api_client, db):
+    files = media_files(settings.MEDIA_ROOT)
     response = api_client.post("/api/search/", {"file": upload(b"%PDF-1.4 not an image", "a.pdf")}, format="multipart")
     assert response.status_code == 400
-    assert AuditLog.objects.count() == 0
+    assert (Photo.objects.count(), media_files(settings.MEDIA_ROOT)) == (0, files)
+    _assert_one_failed_search(400)
 
 
 def test_face_index_beyond_the_faces_found_is_400(api_client, gallery, lfw_images):
@@ -157,7 +167,8 @@ def test_face_index_beyond_the_faces_found_is_400(api_client, gallery, lfw_image
 def test_unknown_face_id_is_404(api_client, db):
     response = api_client.post("/api/search/", {"face_id": 987654}, format="json")
     assert response.status_code == 404
-    assert response.json()["extra"] == {"face_id": 987654}
+    assert response.json()["extra"] == {"id": 987654}
+    _assert_one_failed_search(404)
 
 
 def test_search_needs_authentication(db):

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 def _store(lfw_dir: Path, stem: str, user) -> Photo:
     path = lfw_dir / "images" / stem.rsplit("_", 1)[0] / f"{stem}.jpg"
     with path.open("rb") as handle:
-        photo, created = photo_create(file=File(handle, name=path.name), uploaded_by=user, enqueue=False)
+        photo, created = photo_create(
+            file=File(handle, name=path.name), library=user.personal_library, uploaded_by=user, enqueue=False
+        )
     assert created
     photos_encode(photo_ids=[photo.id])
     photo.refresh_from_db()
