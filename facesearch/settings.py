@@ -241,6 +241,11 @@ FACESEARCH_MIN_FACE_SIZE = env.int("FACESEARCH_MIN_FACE_SIZE", default=20)
 FACESEARCH_GROUP_WINDOW = env.int("FACESEARCH_GROUP_WINDOW", default=2000)
 # New faces close enough to an enrolled face (the encoder's auto_assign_distance) are named automatically.
 FACESEARCH_AUTO_ASSIGN = env.bool("FACESEARCH_AUTO_ASSIGN", default=True)
+# Identification names at most this share of strangers (people not enrolled): its threshold is calibrated to the
+# number of confirmed faces compared with (embeddings.calibration; `fpir` per request overrides it).
+FACESEARCH_IDENTIFY_FPIR = env.float("FACESEARCH_IDENTIFY_FPIR", default=0.01)
+if not 0 < FACESEARCH_IDENTIFY_FPIR < 1:
+    raise ImproperlyConfigured("FACESEARCH_IDENTIFY_FPIR must be between 0 and 1, e.g. 0.01")
 
 # Request limits
 # Each uploaded file is cut at FACESEARCH_MAX_UPLOAD_BYTES while it streams in, then refused as too large

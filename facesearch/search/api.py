@@ -163,6 +163,9 @@ class SearchApi(QueryImageApi):
         matches = MatchOutputSerializer(many=True, help_text="nearest first")
         threshold = serializers.FloatField(help_text="the encoder's calibrated same-person distance")
         max_distance = serializers.FloatField(help_text="matches at this distance or farther were left out")
+        false_accept_rate = serializers.FloatField(
+            help_text="the calibrated share of different-person pairs closer than that distance (LFW)"
+        )
 
         class Meta:
             ref_name = "SearchResult"
@@ -197,8 +200,14 @@ class IdentifyApi(QueryImageApi):
             required=False,
             min_value=0.0,
             max_value=2.0,
-            help_text="match only within this distance; default: the encoder's calibrated 1:1 threshold (with "
-            "hundreds of people enrolled, a stricter value keeps strangers unknown: see the README)",
+            help_text="match only within this distance, overriding the calibrated threshold",
+        )
+        fpir = serializers.FloatField(
+            required=False,
+            min_value=0.0001,
+            max_value=0.5,
+            help_text="the share of strangers (people not enrolled) that may be named: the threshold is calibrated to "
+            "it and to the number of enrolled faces compared with; default FACESEARCH_IDENTIFY_FPIR (0.01)",
         )
         library = serializers.IntegerField(
             required=False,
@@ -211,6 +220,15 @@ class IdentifyApi(QueryImageApi):
 
     class OutputSerializer(serializers.Serializer):
         faces = IdentificationOutputSerializer(many=True, help_text="in the order of prominence")
+        threshold = serializers.FloatField(help_text="the distance the faces were decided at")
+        fpir = serializers.FloatField(
+            allow_null=True, help_text="the target it was calibrated for; null with max_distance"
+        )
+        gallery_size = serializers.IntegerField(help_text="enrolled (confirmed) faces compared with")
+        false_accept_rate = serializers.FloatField(help_text="per comparison, at the threshold (calibrated on LFW)")
+        expected_fpir = serializers.FloatField(
+            help_text="the share of strangers expected to be named at this threshold with this gallery"
+        )
 
         class Meta:
             ref_name = "IdentifyResult"
@@ -219,7 +237,8 @@ class IdentifyApi(QueryImageApi):
         operation_id="identify",
         request={"multipart/form-data": InputSerializer},
         responses={200: OutputSerializer, **ERRORS},
-        description="Each face of the image → the enrolled person it is, or `unknown` beyond the threshold. "
+        description="Each face of the image → the enrolled person it is, or `unknown` beyond the threshold, which is "
+        "calibrated to name at most `fpir` of strangers given the number of enrolled faces compared with. "
         "Only the largest faces are identified, at most FACESEARCH_MAX_QUERY_FACES (10 by default). "
         "The image is not stored.",
     )
@@ -227,11 +246,11 @@ class IdentifyApi(QueryImageApi):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        faces = services.faces_identify(
+        result = services.faces_identify(
             caller=Caller.of(request), file=data["file"], max_distance=data.get("max_distance"),
-            library=data.get("library"),
+            fpir=data.get("fpir"), library=data.get("library"),
         )  # fmt: skip
-        return Response(self.OutputSerializer({"faces": faces}).data)
+        return Response(self.OutputSerializer(result).data)
 
 
 class VerifyApi(QueryImageApi):
@@ -264,6 +283,9 @@ class VerifyApi(QueryImageApi):
         threshold = serializers.FloatField()
         same = serializers.BooleanField(
             help_text="distance < threshold, before rounding (`embeddings.same_person`: identify decides alike)"
+        )
+        false_accept_rate = serializers.FloatField(
+            help_text="the calibrated share of different-person pairs closer than the threshold (LFW)"
         )
 
         class Meta:

@@ -7,6 +7,7 @@ within the libraries the caller may search (or the one it names), and never with
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 import embeddings
+from embeddings import calibration
 from facesearch.core.errors import ApplicationError
 from facesearch.core.images import read_upload
 from facesearch.core.inference import get_gate
@@ -23,7 +25,7 @@ from facesearch.libraries.audit import Audited, audited
 from facesearch.libraries.models import AuditEntry, Scope
 from facesearch.people.models import Person
 from facesearch.photos.models import Face
-from facesearch.photos.selectors import face_nearest
+from facesearch.photos.selectors import face_nearest, face_nearest_candidates
 
 Box = tuple[float, float, float, float]
 
@@ -47,6 +49,7 @@ class SearchResult:
     matches: list[Face]  # nearest first, each with `.distance`, `.photo` and `.person` loaded
     threshold: float
     max_distance: float
+    false_accept_rate: float  # share of different-person pairs closer than max_distance
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,23 @@ class Identification:
 
 
 @dataclass(frozen=True)
+class Identifications:
+    """The answer for every face of an image, and the operating point it was decided at."""
+
+    faces: list[Identification]
+    threshold: float
+    fpir: float | None  # the target share of strangers named; None when the caller set max_distance
+    gallery_size: int  # confirmed faces compared with (the encoder's, in the libraries searched)
+    false_accept_rate: float  # per comparison, at the threshold
+    expected_fpir: float  # 1 - (1 - false_accept_rate) ** gallery_size: strangers expected to be named
+
+
+@dataclass(frozen=True)
 class Verification:
     distance: float
     threshold: float
     same: bool
+    false_accept_rate: float  # share of different-person pairs closer than the threshold
 
 
 # ------------------------------------------------------------------------------------------------------ query faces
@@ -122,6 +138,12 @@ def _stored_face(caller: Caller, face_id: int) -> QueryFace:
     )
 
 
+def _false_accept_rate(distance: float) -> float:
+    """The calibrated per-comparison false-accept rate of a threshold (the encoder's curve): what a caller needs to
+    reason about a decision."""
+    return float(f"{calibration.far_at(get_pipeline().spec.far_curve, distance):.3g}")
+
+
 def _library_ids(caller: Caller, library: int | None) -> list[int]:
     """The libraries a query compares within: the one named (if the caller may search it), else all they may."""
     if library is not None:
@@ -163,8 +185,9 @@ def _search(
     record.best_distance = matches[0].distance if matches else None
     record.detail.update({"max_distance": cut, "face_ids": [face.id for face in matches]})
     return SearchResult(
-        query_faces=query_faces, face_index=face_index, matches=matches, threshold=threshold, max_distance=cut
-    )
+        query_faces=query_faces, face_index=face_index, matches=matches, threshold=threshold, max_distance=cut,
+        false_accept_rate=_false_accept_rate(cut),
+    )  # fmt: skip
 
 
 def faces_search_by_photo(
@@ -215,22 +238,50 @@ def faces_search_by_face(
 # --------------------------------------------------------------------------------------------------------- identify
 
 
+def identify_threshold(*, gallery_size: int, fpir: float | None = None) -> float:
+    """The distance identification decides at for a gallery of this many confirmed faces: the one that names at most
+    `fpir` (default FACESEARCH_IDENTIFY_FPIR) of strangers, never looser than the encoder's 1:1 threshold."""
+    spec = get_pipeline().spec
+    fpir = settings.FACESEARCH_IDENTIFY_FPIR if fpir is None else fpir
+    return round(
+        min(spec.threshold, calibration.identification_threshold(spec.far_curve, fpir=fpir, gallery_size=gallery_size)),
+        4,
+    )
+
+
 def faces_identify(
-    *, caller: Caller, file: UploadedFile, library: int | None = None, max_distance: float | None = None
-) -> list[Identification]:
+    *,
+    caller: Caller,
+    file: UploadedFile,
+    library: int | None = None,
+    max_distance: float | None = None,
+    fpir: float | None = None,
+) -> Identifications:
     """Each face of the image → the enrolled person (of the caller's libraries, or `library`) it most likely is, or
     "unknown" beyond the threshold.
+
+    The threshold is calibrated to the gallery (`identify_threshold`): with many people enrolled a stranger has many
+    chances to fall near one of them, so the distance that names at most `fpir` of strangers shrinks as the gallery
+    grows (`benchmarks/identify.py`: at the 1:1 threshold 63-87% of strangers were named among 311 people; at a 1%
+    target, 0.7-0.9% for galleries of 10 to 1,000). `max_distance` overrides it.
 
     A person is compared by their nearest confirmed face, not by the centroid of their faces: `benchmarks/identify.py`
     on 7,981 real LFW faces measures the same accuracy for one enrolled face per person and at most 1.6 points better
     open-set identification for the centroid with 2 to 5, while nearest needs no per-person state to keep in step and
-    is the one indexed query every search uses. The threshold defaults to the encoder's calibrated 1:1 distance;
-    `max_distance` makes it stricter for large galleries, where a stranger has many chances to fall near someone.
+    is the one indexed query every search uses.
     """
     with audited(caller=caller, kind=AuditEntry.Kind.IDENTIFY) as record:
         record.library_ids = _library_ids(caller, library)
         query_faces = _query_faces(file)
-        threshold = get_pipeline().threshold if max_distance is None else max_distance
+        model_id = query_faces[0].model_id
+        gallery_size = face_nearest_candidates(
+            model_id=model_id, library_ids=record.library_ids, confirmed_only=True
+        ).count()
+        if max_distance is None:
+            fpir = settings.FACESEARCH_IDENTIFY_FPIR if fpir is None else fpir
+            threshold = identify_threshold(gallery_size=gallery_size, fpir=fpir)
+        else:
+            threshold, fpir = max_distance, None
         answers = []
         for query in query_faces:
             nearest = face_nearest(
@@ -252,8 +303,15 @@ def faces_identify(
         distances = [a.distance for a in answers if a.distance is not None]
         record.result_count = sum(a.decision == "match" for a in answers)
         record.best_distance = min(distances) if distances else None
-        record.detail = {"faces": len(answers), "person_ids": [a.person.id for a in answers if a.person is not None]}
-        return answers
+        far = _false_accept_rate(threshold)
+        record.detail = {
+            "faces": len(answers), "person_ids": [a.person.id for a in answers if a.person is not None],
+            "threshold": threshold, "fpir": fpir, "gallery_size": gallery_size,
+        }  # fmt: skip
+        return Identifications(
+            faces=answers, threshold=threshold, fpir=fpir, gallery_size=gallery_size, false_accept_rate=far,
+            expected_fpir=float(f"{-math.expm1(gallery_size * math.log1p(-far)):.3g}"),
+        )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------------------- verify
@@ -287,4 +345,6 @@ def faces_verify(
         distance, threshold, same = round(result.distance, 4), result.threshold, result.same
         record.result_count, record.best_distance = int(same), distance
         record.detail["same"] = same
-        return Verification(distance=distance, threshold=threshold, same=same)
+        return Verification(
+            distance=distance, threshold=threshold, same=same, false_accept_rate=_false_accept_rate(threshold)
+        )

@@ -7,10 +7,13 @@ import random
 import pytest
 
 import embeddings
+from embeddings.calibration import far_at
 from facesearch.core.pipeline import get_pipeline
 from facesearch.libraries.models import AuditEntry
+from facesearch.people.models import Person
 from facesearch.people.services import faces_assign
 from facesearch.photos.models import Face
+from facesearch.search.services import identify_threshold
 from tests.facesearch.conftest import (
     ENROLLED,
     GALLERY_PER_PERSON,
@@ -51,7 +54,7 @@ def test_identify_recognises_enrolled_people_and_not_strangers(api_client, enrol
     right, wrong = 0, []
     for stem in probes:
         answer = _identify(api_client, lfw_images[stem].data)
-        assert answer["threshold"] == pytest.approx(get_pipeline().threshold)
+        assert answer["threshold"] == identify_threshold(gallery_size=len(ENROLLED))
         if answer["decision"] == "match" and answer["person"]["id"] == enrolled[lfw_images[stem].person]:
             assert answer["distance"] <= answer["threshold"]
             right += 1
@@ -65,6 +68,35 @@ def test_identify_recognises_enrolled_people_and_not_strangers(api_client, enrol
         assert answer["distance"] > answer["threshold"]
 
     assert AuditEntry.objects.filter(kind="identify").count() == len(probes) + len(STRANGERS)
+
+
+def _identify_answer(api_client, data: bytes, **fields) -> dict:
+    response = api_client.post("/api/identify/", {"file": upload(data), **fields}, format="multipart")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_the_identify_threshold_is_calibrated_to_the_gallery_and_the_target(api_client, enrolled, gallery, lfw_images):
+    data = lfw_images[lfw_stem("Hugo_Chavez", QUERY_IMAGE)].data
+    seven = _identify_answer(api_client, data)
+    assert (seven["gallery_size"], seven["fpir"]) == (len(ENROLLED), 0.01)
+    assert seven["threshold"] < get_pipeline().threshold  # 7 chances for a stranger: stricter than 1:1
+    assert seven["expected_fpir"] == pytest.approx(0.01, rel=0.05)
+    assert all(face["threshold"] == seven["threshold"] for face in seven["faces"])
+
+    looser = _identify_answer(api_client, data, fpir=0.05)
+    assert looser["threshold"] > seven["threshold"] and looser["fpir"] == 0.05
+
+    for name in ENROLLED:  # 5 enrolled faces each: 35 chances, a stricter threshold for the same 1%
+        faces = [gallery[lfw_stem(name, number)].id for number in range(2, 6)]
+        faces_assign(person=Person.objects.get(id=enrolled[name]), face_ids=faces, how=Face.Assignment.ENROLLED)
+    thirty_five = _identify_answer(api_client, data)
+    assert thirty_five["gallery_size"] == 35
+    assert thirty_five["threshold"] == identify_threshold(gallery_size=35) < seven["threshold"]
+
+    explicit = _identify_answer(api_client, data, max_distance=0.9)
+    assert (explicit["threshold"], explicit["fpir"]) == (0.9, None)
+    assert explicit["false_accept_rate"] == pytest.approx(far_at(get_pipeline().spec.far_curve, 0.9), rel=1e-2)
 
 
 def test_identify_max_distance_makes_the_decision_stricter(api_client, enrolled, lfw_images):
@@ -131,6 +163,9 @@ def test_verify_agrees_with_lfw_labels(api_client, db, lfw_dir):
             embeddings.same_person(shown - DISTANCE_ROUNDING, threshold),
             embeddings.same_person(shown + DISTANCE_ROUNDING, threshold),
         }
+        # The rate it decides at: about 1 in 200 different-person pairs fall within the 1:1 threshold (LFW).
+        assert body["false_accept_rate"] == pytest.approx(far_at(get_pipeline().spec.far_curve, threshold), rel=1e-2)
+        assert 0.003 < body["false_accept_rate"] < 0.007
         if body["same"] != same:
             disagreements.append((a, b, same, body))
     assert len(disagreements) <= 1, disagreements

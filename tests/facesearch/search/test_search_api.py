@@ -74,10 +74,12 @@ def test_max_distance_and_limit_bound_the_matches(api_client, gallery, lfw_image
     body = api_client.post("/api/search/", {"file": query, "limit": 2, "max_distance": 2.0}, format="multipart").json()
     assert len(body["matches"]) == 2
     assert body["max_distance"] == 2.0
+    assert body["false_accept_rate"] == 0.0484  # beyond the curve's last point (1.2): its rate, a lower bound
 
     query = upload(lfw_images[lfw_stem("Ariel_Sharon", QUERY_IMAGE)].data)
     body = api_client.post("/api/search/", {"file": query, "max_distance": 0.0001}, format="multipart").json()
     assert body["matches"] == []
+    assert body["false_accept_rate"] == 3.85e-07  # below the curve's first point: its rate, an upper bound
 
 
 def test_a_search_stores_no_image_and_writes_one_audit_row(api_client, gallery, lfw_images, user):
