@@ -1,5 +1,6 @@
-"""The one place that decides what a request may see and do: who is calling (a user or an application's API key),
-which libraries that caller may use for a scope, and the DRF authentication and permission that enforce key scopes.
+"""The one place that decides what a request may see and do: who is calling (a user or an application's API key)
+and which libraries that caller may use for a scope. (How a key authenticates, and the permission that checks a key's
+scopes per operation, are in `authentication.py`.)
 
 Selectors and services take a `Caller` and filter with `in_libraries`/`library_ids`; views never filter by hand.
 An object outside the caller's libraries is a 404 (its existence is not revealed); one the caller may read but not
@@ -117,7 +118,7 @@ def object_get(
     if row is None:
         raise ApplicationError(f"No such {noun}.", lookup, status=404)
     if scope != Scope.READ:
-        library_id = _library_id_of(row, field)
+        library_id = library_id_of(row, field)
         if not caller.may(scope, library_id):
             raise ApplicationError(
                 f"Your access to this library does not allow this (it needs `{scope}`).",
@@ -131,8 +132,9 @@ def library_get(caller: Caller, library_id: int, scope: str = Scope.READ) -> Lib
     return object_get(Library.objects.all(), caller, scope, field="id", noun="library", id=library_id)
 
 
-def _library_id_of(row: Model, field: str) -> int:
-    value: Any = row
-    for part in field.split("__"):
-        value = value if part == "id" and isinstance(value, Library) else getattr(value, part)
-    return value.id if isinstance(value, Library) else value
+def library_id_of(row: Model, field: str = "library") -> int:
+    """The id of the library `row` belongs to, by the `field` path `in_libraries` filters on ("id" for a library)."""
+    *path, last = field.split("__")
+    for part in path:
+        row = getattr(row, part)
+    return row.id if last == "id" else getattr(row, f"{last}_id")

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 
 from facesearch.core.errors import ApplicationError
 from facesearch.libraries import services
-from facesearch.libraries.access import OWN, Caller, in_libraries
+from facesearch.libraries.access import OWN, Caller, in_libraries, library_id_of
 from facesearch.libraries.erasure import library_erase
 from facesearch.libraries.models import ApiKey, AuditEntry, ErasureReceipt, Library, Membership, Scope
 
@@ -36,10 +36,7 @@ class LibraryScopedAdmin(admin.ModelAdmin):
         return allowed and (obj is None or self._may(request, Scope.MANAGE, obj))
 
     def _may(self, request: HttpRequest, scope: str, obj) -> bool:
-        *path, last = self.library_field.split("__")
-        for part in path:
-            obj = getattr(obj, part)
-        return admin_caller(request).may(scope, obj.id if last == "id" else getattr(obj, f"{last}_id"))
+        return admin_caller(request).may(scope, library_id_of(obj, self.library_field))
 
 
 class MembershipInline(admin.TabularInline):
