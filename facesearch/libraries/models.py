@@ -99,6 +99,7 @@ class AuditEntry(models.Model):
         ERASURE = "erasure"
         SUGGESTIONS = "suggestions"
         NEVER_MATCH = "never_match"
+        REJECT = "reject"  # "not this person", and its undo (detail: undo)
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     username = models.CharField(max_length=150, blank=True, help_text="the acting user, kept when they are deleted")

@@ -31,16 +31,16 @@ class MergeForm(forms.Form):
 
 @admin.register(Person)
 class PersonAdmin(LibraryScopedAdmin):
-    list_display = ("cover", "name", "library", "face_count", "never_match", "updated_at")
+    list_display = ("cover", "name", "library", "face_count", "never_match", "hidden", "updated_at")
     list_display_links = ("cover", "name")
-    list_filter = ("library", "never_match")
+    list_filter = ("library", "never_match", "hidden")
     search_fields = ("name", "notes")
     readonly_fields = ("cover", "face_count", "created_at", "updated_at")
     actions = ("merge_people", "erase_people")
 
     def get_fields(self, request: HttpRequest, obj: Person | None = None) -> tuple[str, ...]:
-        fields = ("name", "notes", "never_match", "cover", "face_count", "created_at", "updated_at")
-        return fields if obj is not None else ("library", "name", "notes", "never_match")
+        fields = ("name", "notes", "never_match", "hidden", "cover", "face_count", "created_at", "updated_at")
+        return fields if obj is not None else ("library", "name", "notes", "never_match", "hidden")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Person | None = None) -> tuple[str, ...]:
         return self.readonly_fields if obj is not None else ()
@@ -54,7 +54,7 @@ class PersonAdmin(LibraryScopedAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Person, form: forms.ModelForm, change: bool) -> None:
-        data = {field: form.cleaned_data[field] for field in ("name", "notes", "never_match")}
+        data = {field: form.cleaned_data[field] for field in ("name", "notes", "never_match", "hidden")}
         if change:
             services.person_update(person=obj, data=data, caller=admin_caller(request))
         else:

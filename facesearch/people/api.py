@@ -1,4 +1,5 @@
-"""REST API of people: create, list (with face counts and covers), rename, delete, enrol and remove faces, merge.
+"""REST API of people: create, list (with face counts and covers), rename, hide, delete, enrol and remove faces,
+reject faces ("not them") and undo, merge.
 
 Views are thin: validate with an InputSerializer/FilterSerializer, call one service or selector, serialize out.
 Face shapes, errors and person references are facesearch/core/api.py's, so clients see one `Face` everywhere.
@@ -58,6 +59,7 @@ class PersonOutputSerializer(serializers.Serializer):
     never_match = serializers.BooleanField(
         help_text="opted out: their faces are never returned by search, identification or suggestions"
     )
+    hidden = serializers.BooleanField(help_text="left out of the people list and of suggestions; still searchable")
     face_count = serializers.IntegerField()
     cover = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
@@ -92,6 +94,10 @@ class PersonListApi(APIView):
     class FilterSerializer(PageFilterSerializer):
         search = serializers.CharField(required=False, help_text="name contains (case-insensitive)")
         never_match = serializers.BooleanField(required=False, allow_null=True, default=None)
+        hidden = serializers.ChoiceField(
+            choices=["false", "true", "all"], required=False, default="false",
+            help_text="hidden people: left out (false, the default), only them (true), or both (all)",
+        )  # fmt: skip
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
@@ -141,6 +147,9 @@ class PersonDetailApi(APIView):
         )
         never_match = serializers.BooleanField(
             required=False, help_text="true: leave their faces out of every search, identification and suggestion"
+        )
+        hidden = serializers.BooleanField(
+            required=False, help_text="true: leave them out of the people list and suggestions (still searchable)"
         )
 
         class Meta:
@@ -248,13 +257,82 @@ class PersonFaceDetailApi(APIView):
     @extend_schema(
         operation_id="people_faces_remove",
         responses={204: None, **ERRORS, **NOT_FOUND},
-        description="Removes a wrong face from the person: the face stays, unassigned.",
+        description="Removes a wrong face from the person: the face stays, unassigned, and is recorded as not this "
+        "person (listed under rejections), so it is not named or suggested as them again.",
     )
     def delete(self, request: Request, person_id: int, face_id: int) -> Response:
         person = _person(request, person_id, Scope.MANAGE)
         if not Face.objects.filter(id=face_id, person=person).exists():
             raise ApplicationError("This face is not one of the person's.", {"face_id": face_id}, status=404)
         services.faces_unassign(face_ids=[face_id], library_id=person.library_id, caller=Caller.of(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PersonRejectionListApi(APIView):
+    scopes = {"GET": Scope.READ, "POST": Scope.MANAGE}
+
+    class InputSerializer(serializers.Serializer):
+        face_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+
+        class Meta:
+            ref_name = "PersonReject"
+
+    @extend_schema(
+        operation_id="people_rejections_list",
+        parameters=[PageFilterSerializer],
+        responses={200: page_schema(FaceOutputSerializer), **ERRORS, **NOT_FOUND},
+        description="The faces recorded as not this person, most recently rejected first.",
+    )
+    def get(self, request: Request, person_id: int) -> Response:
+        def faces(caller: Caller, filters: dict) -> QuerySet[Face]:  # unknown person: 404 once page params are valid
+            return selectors.person_rejections(person=_person(request, person_id))
+
+        return list_response(
+            request,
+            self,
+            filter_serializer_class=PageFilterSerializer,
+            selector=faces,
+            output_serializer_class=FaceOutputSerializer,
+        )
+
+    @extend_schema(
+        operation_id="people_rejections_create",
+        request=InputSerializer,
+        responses={
+            200: inline_serializer(
+                name="PersonRejectResult",
+                fields={
+                    "rejected": serializers.IntegerField(help_text="rejections newly recorded"),
+                    "unassigned": serializers.IntegerField(help_text="faces that were this person's, now unassigned"),
+                },
+            ),
+            **ERRORS,
+            **NOT_FOUND,
+            **UNSUPPORTED_MEDIA_TYPE,
+        },
+        description="Not this person: the faces are never again named automatically or suggested as them (e.g. a "
+        "wrong suggested or automatic name); those that were theirs become unassigned. Any unknown id: 404, no change.",
+    )
+    def post(self, request: Request, person_id: int) -> Response:
+        person = _person(request, person_id, Scope.MANAGE)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.faces_reject(
+            person=person, face_ids=serializer.validated_data["face_ids"], caller=Caller.of(request)
+        )
+        return Response({"rejected": result.rejected, "unassigned": result.unassigned})
+
+
+class PersonRejectionDetailApi(APIView):
+    @extend_schema(
+        operation_id="people_rejections_undo",
+        responses={204: None, **ERRORS, **NOT_FOUND},
+        description="Undoes a rejection: the face may be suggested or named as this person again (it stays "
+        "unassigned).",
+    )
+    def delete(self, request: Request, person_id: int, face_id: int) -> Response:
+        person = _person(request, person_id, Scope.MANAGE)
+        services.face_rejection_undo(person=person, face_id=face_id, caller=Caller.of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -269,7 +347,9 @@ class PersonMergeApi(APIView):
         operation_id="people_merge",
         request=InputSerializer,
         responses={200: PersonOutputSerializer, **ERRORS, **NOT_FOUND, **UNSUPPORTED_MEDIA_TYPE},
-        description="Moves the other person's faces here and deletes it; this person keeps its name and cover.",
+        description="Moves the other person's faces here and deletes it; this person keeps its name and cover. A face "
+        "of the other that was rejected for this person is left unassigned instead, and the other's rejections become "
+        "this person's.",
     )
     def post(self, request: Request, person_id: int) -> Response:
         person = _person(request, person_id, Scope.MANAGE)
@@ -314,7 +394,8 @@ class PersonSuggestionListApi(APIView):
         parameters=[FilterSerializer],
         responses={200: OutputSerializer, **ERRORS, **LIBRARY_NOT_FOUND},
         description="Unassigned faces grouped as one person each (largest groups first), each group named after "
-        "the enrolled person it looks like, if any. Faces that look like nobody else are not in a group. "
+        "the enrolled person it looks like, if any (never a hidden person, nor one a face of the group was rejected "
+        "for). Faces that look like nobody else are not in a group. "
         "Computed on request from the newest unassigned faces; nothing is assigned until a client enrols them.",
     )
     def get(self, request: Request) -> Response:

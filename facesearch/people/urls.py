@@ -12,5 +12,11 @@ urlpatterns = [
     path("people/<int:person_id>/", api.PersonDetailApi.as_view(), name="person-detail"),
     path("people/<int:person_id>/faces/", api.PersonFaceListApi.as_view(), name="person-faces"),
     path("people/<int:person_id>/faces/<int:face_id>/", api.PersonFaceDetailApi.as_view(), name="person-face"),
+    path("people/<int:person_id>/rejections/", api.PersonRejectionListApi.as_view(), name="person-rejections"),
+    path(
+        "people/<int:person_id>/rejections/<int:face_id>/",
+        api.PersonRejectionDetailApi.as_view(),
+        name="person-rejection",
+    ),
     path("people/<int:person_id>/merge/", api.PersonMergeApi.as_view(), name="person-merge"),
 ]

@@ -22,7 +22,7 @@ from embeddings import EmbeddingsError
 from facesearch.core.images import jpeg_encode, read_stored
 from facesearch.core.pipeline import get_pipeline
 from facesearch.people.models import Person
-from facesearch.people.services import faces_assign_automatically, people_covers_refresh
+from facesearch.people.services import face_rejections_carry, faces_assign_automatically, people_covers_refresh
 from facesearch.photos.jobs import items_finish
 from facesearch.photos.models import Face, IngestItem, Photo
 from facesearch.photos.storage import photo_file_path
@@ -163,9 +163,10 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
     """Replace the photo's faces by `faces`, in one transaction under the photo's row lock.
 
     A new face that overlaps an old one (IoU >= SAME_FACE_IOU) takes its place: same encoder → the row is updated in
-    place (its id, person and cover-face role survive); another encoder → a new row inherits the person. Old faces
-    left unmatched are deleted. So re-running never duplicates and a re-encode keeps people's assignments. Faces new
-    to the photo are named automatically when they are that close to an enrolled face.
+    place (its id, person, rejections and cover-face role survive); another encoder → a new row inherits the person
+    and the rejections ("not this person"). Old faces left unmatched are deleted. So re-running never duplicates and
+    a re-encode keeps people's assignments and corrections. Faces new to the photo are named automatically when they
+    are that close to an enrolled face they were not rejected for.
     """
     with transaction.atomic():
         photo = Photo.objects.select_for_update(no_key=True).filter(id=photo_id).first()
@@ -196,6 +197,7 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
         replacement = {inherited[face.index].id: face.id for face in created if face.index in inherited}
         for old_id, new_id in replacement.items():
             Person.objects.filter(cover_face_id=old_id).update(cover_face_id=new_id)
+        face_rejections_carry(replacement=replacement)  # before the old rows (and their rejections) go
         Face.objects.filter(id__in=[old.id for old in obsolete]).delete()
         people_covers_refresh({old.person_id for old in obsolete})
         if settings.FACESEARCH_AUTO_ASSIGN:  # new faces only: a face kept from before keeps what a person decided

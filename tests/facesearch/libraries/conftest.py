@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from facesearch.people.models import FaceRejection
 from tests.facesearch.conftest import LfwImage
 from tests.facesearch.libraries.support import Side, side_make
 
@@ -22,13 +23,16 @@ def media_root(settings, tmp_path: Path) -> Path:
 @pytest.fixture
 def alice(db, media_root: Path, lfw_images: dict[str, LfwImage]) -> Side:
     """Alice's personal library: George W Bush enrolled (photos 1, 2) and a third photo of him unnamed, Colin Powell
-    enrolled (photo 1), three unnamed photos of Tony Blair (close enough to be suggested as one person)."""
-    return side_make(
+    enrolled (photo 1), three unnamed photos of Tony Blair (close enough to be suggested as one person); the third
+    photo of Bush is recorded as not Powell."""
+    side = side_make(
         "alice",
         lfw_images,
         people={"Alice's Bush": ("George_W_Bush_0001", "George_W_Bush_0002"), "Alice's Powell": ("Colin_Powell_0001",)},
         unnamed=("George_W_Bush_0003", "Tony_Blair_0001", "Tony_Blair_0003", "Tony_Blair_0006"),
     )
+    FaceRejection.objects.create(face=side.faces["George_W_Bush_0003"], person=side.people["Alice's Powell"])
+    return side
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from facesearch.libraries.models import ApiKey, Library, Membership, Scope
 from facesearch.libraries.services import api_key_create
-from facesearch.people.models import Person
+from facesearch.people.models import FaceRejection, Person
 from facesearch.people.services import person_cover_refresh
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 from facesearch.photos.storage import photo_file_path
@@ -132,8 +132,11 @@ def library_state(library_id: int) -> dict:
         ),
         "people": sorted(
             Person.objects.filter(library_id=library_id).values_list(
-                "id", "name", "notes", "never_match", "cover_face_id"
+                "id", "name", "notes", "never_match", "hidden", "cover_face_id"
             )
+        ),
+        "rejections": sorted(
+            FaceRejection.objects.filter(person__library_id=library_id).values_list("face_id", "person_id")
         ),
         "jobs": sorted(IngestJob.objects.filter(library_id=library_id).values_list("id", "state")),
         "items": sorted(IngestItem.objects.filter(job__library_id=library_id).values_list("id", "state", "photo_id")),

@@ -245,6 +245,7 @@ def _person_by_id(w: World) -> None:
     w.hidden("people_retrieve", path={"person_id": person})
     w.hidden("people_update", path={"person_id": person}, body={"never_match": True})
     w.hidden("people_update", path={"person_id": person}, body={"name": "Renamed"})
+    w.hidden("people_update", path={"person_id": person}, body={"hidden": True})
     w.hidden("people_destroy", path={"person_id": person})
     w.hidden("people_destroy", path={"person_id": person}, query={"erase": "true", "photos": "true"})
     w.hidden("people_faces_list", path={"person_id": person})
@@ -273,6 +274,19 @@ def _people_merge(w: World) -> None:
     hers, his = w.alice.people["Alice's Bush"].id, w.bob.people["Bob's Bush"].id
     w.hidden("people_merge", path={"person_id": Hers(hers)}, body={"other_id": his})
     w.hidden("people_merge", path={"person_id": his}, body={"other_id": Hers(hers)})
+
+
+@covers("people_rejections_list", "people_rejections_create", "people_rejections_undo")
+def _people_rejections(w: World) -> None:
+    hers, his = w.alice.people["Alice's Powell"].id, w.bob.people["Bob's Bush"].id
+    her_face, his_face = w.alice.faces["George_W_Bush_0003"].id, w.bob.faces["George_W_Bush_0005"].id
+    response = w.call("people_rejections_list", path={"person_id": his})
+    assert response.status_code == 200 and response.json()["results"] == []
+    w.hidden("people_rejections_list", path={"person_id": Hers(hers)})
+    w.hidden("people_rejections_create", path={"person_id": Hers(hers)}, body={"face_ids": [his_face]})
+    w.hidden("people_rejections_create", path={"person_id": his}, body={"face_ids": [Hers(her_face)]})
+    w.hidden("people_rejections_undo", path={"person_id": Hers(hers), "face_id": Hers(her_face)})
+    w.hidden("people_rejections_undo", path={"person_id": his, "face_id": Hers(her_face)})
 
 
 @covers("people_suggestions")
@@ -441,9 +455,10 @@ def test_a_viewer_reads_and_searches_the_library(alice, viewer, lfw_images):
     assert set(_ids(viewer.get("/api/faces/", {"page_size": 500}))) == alice.face_ids()
     assert set(_ids(viewer.get("/api/people/"))) == {person.id for person in alice.people.values()}
     assert _ids(viewer.get("/api/jobs/")) == [alice.job.id]
-    face = alice.faces["George_W_Bush_0001"]
+    face, powell = alice.faces["George_W_Bush_0001"], alice.people["Alice's Powell"]
     for url in (f"/api/photos/{face.photo_id}/", f"/api/photos/{face.photo_id}/image", f"/api/faces/{face.id}/",
-                f"/api/faces/{face.id}/crop", f"/api/people/{face.person_id}/faces/", f"/api/jobs/{alice.job.id}/",
+                f"/api/faces/{face.id}/crop", f"/api/people/{face.person_id}/faces/",
+                f"/api/people/{powell.id}/rejections/", f"/api/jobs/{alice.job.id}/",
                 f"/api/jobs/{alice.job.id}/items/", f"/api/libraries/{library}/members/"):  # fmt: skip
         assert viewer.get(url).status_code == 200, url
     assert viewer.get(f"/api/libraries/{library}/").json()["role"] == Role.VIEWER
@@ -493,6 +508,9 @@ def test_a_viewer_is_refused_every_change(alice, viewer, lfw_images):
         ("post", f"/api/people/{person.id}/faces/", {"face_ids": [face.id]}, "json"),
         ("delete", f"/api/people/{person.id}/faces/{alice.faces['George_W_Bush_0002'].id}/", None, "json"),
         ("post", f"/api/people/{person.id}/merge/", {"other_id": other.id}, "json"),
+        ("patch", f"/api/people/{person.id}/", {"hidden": True}, "json"),
+        ("post", f"/api/people/{person.id}/rejections/", {"face_ids": [face.id]}, "json"),
+        ("delete", f"/api/people/{other.id}/rejections/{face.id}/", None, "json"),
         ("post", f"/api/jobs/{alice.job.id}/retry/", None, "json"),
         ("patch", f"/api/libraries/{library}/", {"name": "Vic's"}, "json"),
         ("delete", f"/api/libraries/{library}/", None, "json"),

@@ -126,7 +126,10 @@ export async function loadAll(url) {
 
 /** Every person (of `library`, when given): the pickers offer them all. */
 export function loadPeople(library = null) {
-  return loadAll(library ? `/api/people/?library=${library}&page_size=500` : "/api/people/?page_size=500");
+  // Hidden people too: hiding tidies the People page and the suggestions, it does not stop anyone naming them.
+  const params = new URLSearchParams({ hidden: "all", page_size: 500 });
+  if (library) params.set("library", library);
+  return loadAll(`/api/people/?${params}`);
 }
 
 /**

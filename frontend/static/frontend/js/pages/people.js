@@ -1,4 +1,5 @@
-// People: cards with a cover face and a face count; find by name; add a person (to the chosen or personal library).
+// People: cards with a cover face and a face count; find by name; show hidden people too; add a person (to the chosen
+// or personal library).
 
 import { api } from "../api.js";
 import { $, h } from "../dom.js";
@@ -25,6 +26,7 @@ function personCard(person) {
       h("span", { class: "person-card-name", text: person.name }),
       h("span", { class: "muted small", text: plural(person.face_count, "face") }),
       person.never_match ? h("span", { class: "badge badge-warn", text: "never match" }) : null,
+      person.hidden ? h("span", { class: "badge", text: "hidden" }) : null,
       libraries.current ? null : h("span", { class: "muted small", text: libraries.name(person.library) }),
     ),
   );
@@ -42,6 +44,7 @@ const people = pager($("#load-more"), errorBox, (page) => {
 function reload() {
   const params = new URLSearchParams();
   if (query) params.set("search", query);
+  if ($("#show-hidden").checked) params.set("hidden", "all");
   people.start(libraries.url(`/api/people/${params.size ? `?${params}` : ""}`), {
     before: () => grid.replaceChildren(),
   });
@@ -56,6 +59,7 @@ $("#people-search").addEventListener("input", (event) => {
   }, 250);
 });
 $("#people-filter").addEventListener("submit", (event) => event.preventDefault());
+$("#show-hidden").addEventListener("change", reload);
 
 $("#person-create").addEventListener("submit", async (event) => {
   event.preventDefault();

@@ -1,5 +1,5 @@
-// One person: all their faces; rename, merge another person in, remove a wrong face, choose the cover, mark them
-// never-match, delete or erase (with the receipt).
+// One person: all their faces; rename, merge another person in, remove a wrong face (it is then "not them" for good,
+// until undone), choose the cover, mark them never-match or hidden, delete or erase (with the receipt).
 
 import { api, loadPeople } from "../api.js";
 import { $, h } from "../dom.js";
@@ -40,6 +40,8 @@ function renderHead() {
     `In ${libraries.name(person.library)}${role ? ` (you are ${role}${canManage() ? "" : ": view only"})` : ""}`;
   $("#never-match").checked = person.never_match;
   $("#never-match").disabled = !canManage();
+  $("#hide-person").checked = person.hidden;
+  $("#hide-person").disabled = !canManage();
   $("#person-buttons").hidden = !canManage();
   $("#person-actions").hidden = !canManage();
   $("#rename-input").value = person.name;
@@ -103,11 +105,73 @@ async function removeFace(face, card) {
   try {
     await api(`/api/people/${personId}/faces/${face.id}/`, { method: "DELETE" });
     card.remove();
-    toast(`The face is no longer ${person.name}'s; it is on Unknown faces.`);
+    toast(`The face is no longer ${person.name}'s and will not be suggested for them again; it is on Unknown faces.`);
     await loadPerson();
+    reloadRejections();
   } catch (error) {
     showError(errorBox, error);
   }
+}
+
+/** A face recorded as not this person, with Undo (which lets it be suggested or named as them again). */
+function rejectionCard(face) {
+  const card = h(
+    "li",
+    { class: "card face-card", dataset: { faceId: face.id } },
+    h(
+      "a",
+      { href: `/photos/${face.photo}/?face=${face.id}`, "aria-label": `Photo of this face (face ${face.id})` },
+      h("img", {
+        src: face.crop_url,
+        alt: `Not ${person.name}, face ${face.id}`,
+        loading: "lazy",
+        width: 140,
+        height: 140,
+      }),
+    ),
+    h(
+      "div",
+      { class: "face-card-body" },
+      h("span", { class: "muted", text: face.person ? `Now ${face.person.name}` : "Unknown" }),
+      h("button", {
+        type: "button",
+        class: "btn btn-small",
+        text: "Undo",
+        hidden: !canManage(),
+        "aria-label": `Undo: face ${face.id} may be ${person.name}`,
+        on: { click: () => undoRejection(face, card) },
+      }),
+    ),
+  );
+  return card;
+}
+
+let rejectionCount = 0;
+
+function setRejectionCount(count) {
+  rejectionCount = count;
+  $("#rejections-count").textContent = `(${count})`;
+  $("#rejections").hidden = count === 0;
+}
+
+async function undoRejection(face, card) {
+  try {
+    await api(`/api/people/${personId}/rejections/${face.id}/`, { method: "DELETE" });
+    card.remove();
+    setRejectionCount(rejectionCount - 1);
+    toast(`Face ${face.id} may be suggested for ${person.name} again.`);
+  } catch (error) {
+    showError(errorBox, error);
+  }
+}
+
+const rejections = pager($("#load-more-rejections"), errorBox, (page) => {
+  $("#rejection-grid").append(...page.results.map(rejectionCard));
+  setRejectionCount(page.count);
+});
+
+function reloadRejections() {
+  rejections.start(`/api/people/${personId}/rejections/`, { before: () => $("#rejection-grid").replaceChildren() });
 }
 
 async function makeCover(face) {
@@ -156,6 +220,7 @@ $("#merge-form").addEventListener("submit", async (event) => {
     person = await api(`/api/people/${personId}/merge/`, { method: "POST", json: { other_id: otherId } });
     renderHead();
     reloadFaces();
+    reloadRejections();
     await loadMergeChoices();
     showError(errorBox, null);
     toast(`Merged. ${person.name} now has ${plural(person.face_count, "face")}.`);
@@ -198,6 +263,24 @@ $("#never-match").addEventListener("change", async (event) => {
   }
 });
 
+$("#hide-person").addEventListener("change", async (event) => {
+  const box = event.target;
+  box.disabled = true;
+  try {
+    person = await api(`/api/people/${personId}/`, { method: "PATCH", json: { hidden: box.checked } });
+    showError(errorBox, null);
+    toast(
+      person.hidden
+        ? `${person.name} is hidden: left off the People page and out of suggestions.`
+        : `${person.name} is shown again.`,
+    );
+  } catch (error) {
+    showError(errorBox, error);
+  } finally {
+    renderHead();
+  }
+});
+
 $("#erase-person").addEventListener("click", async () => {
   const photos = h("input", { type: "checkbox", id: "erase-photos", name: "photos" });
   const ok = await confirmDialog({
@@ -229,5 +312,6 @@ $("#erase-person").addEventListener("click", async () => {
 await ready;
 if (await loadPerson()) {
   reloadFaces();
+  reloadRejections();
   if (canManage()) loadMergeChoices().catch((error) => showError(errorBox, error));
 }

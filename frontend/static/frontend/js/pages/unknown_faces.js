@@ -1,5 +1,6 @@
 // Unknown faces: suggested people (groups of faces that look like one person, named after an enrolled look-alike)
-// and every unassigned face; select several and give them one name (an existing or a new person).
+// and every unassigned face; select several and give them one name (an existing or a new person), or say a suggested
+// name is wrong ("Not X": never suggested for those faces again).
 
 import { api, assignFaces, loadPeople } from "../api.js";
 import { $, h } from "../dom.js";
@@ -150,6 +151,15 @@ function suggestionCard(group, number) {
     { class: "row suggestion-form", "aria-label": `Name group ${number}` },
     groupPicker.element,
     submit,
+    group.person
+      ? h("button", {
+          type: "button",
+          class: "btn",
+          text: `Not ${group.person.name}`,
+          title: `These faces are not ${group.person.name}: never suggest them as ${group.person.name} again`,
+          on: { click: () => rejectName(group, ticked(), card) },
+        })
+      : null,
     h("button", { type: "button", class: "btn btn-quiet", text: "Skip", on: { click: () => card.remove() } }),
   );
   form.addEventListener("change", update);
@@ -183,6 +193,24 @@ function suggestionCard(group, number) {
   card.append(h("div", { class: "row row-between" }, count, looksLike), faces, form);
   update();
   return card;
+}
+
+/** "Not X": the ticked faces of a group are recorded as not its suggested person, and the suggestions recomputed. */
+async function rejectName(group, ids, card) {
+  if (!ids.length) return;
+  card.querySelectorAll("button").forEach((button) => {
+    button.disabled = true;
+  });
+  try {
+    await api(`/api/people/${group.person.id}/rejections/`, { method: "POST", json: { face_ids: ids } });
+    toast(`${plural(ids.length, "face")} will not be suggested as ${group.person.name} again.`);
+    await loadSuggestions();
+  } catch (error) {
+    showError($("#suggestions-error"), error);
+    card.querySelectorAll("button").forEach((button) => {
+      button.disabled = false;
+    });
+  }
 }
 
 async function loadSuggestions() {
