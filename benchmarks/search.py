@@ -6,9 +6,10 @@ It starts its own embedded PostgreSQL+pgvector (`facesearch.stack.start_postgres
 by default), creates the product's schema with its migrations, fills the product's face table with vectors that
 resemble real FaceNet embeddings (binary COPY), builds the HNSW index `Face.Meta.indexes` declares (optionally a
 halfvec expression index too), then times the SQL `face_nearest` runs, as Django compiles its queryset (`WHERE
-model_id = ... ORDER BY embedding <-> q LIMIT 10` with the photo and person joined, iterative scan on), with held-out
-real LFW faces as queries, and measures recall@10 against the same query run before the index exists (an exact scan),
-in the same run. Nothing about the table, the index or the query is written here: a change to them is measured.
+library_id IN (1) AND model_id = ... ORDER BY embedding <-> q LIMIT 10` in a subquery, its rows joined to their photo
+and person, iterative scan on; every face in one library), with held-out real LFW faces as queries, and measures
+recall@10 against the same query run before the index exists (an exact scan), in the same run. Nothing about the
+table, the index or the query is written here: a change to them is measured.
 
 The vectors: real LFW embeddings (encoded once by the pipeline, cached in var/benchmarks/), plus generated faces.
 Generated identities are real LFW identity centres and new centres drawn from a Gaussian fitted to them; each
@@ -222,6 +223,7 @@ def describe_distances(real: Embedded, spread: Spread, seed: int = 0) -> str:
 # ----------------------------------------------------------------------------------------------------- postgres
 
 FACES_PER_PHOTO = 2  # the loaded faces share photos two by two: every search result joins its photo
+LIBRARY_ID = 1  # every face in one library (`search_libraries.py` measures many)
 
 
 def start_database(directory: Path, *, shared_buffers: str) -> tuple[str, Path]:
@@ -320,15 +322,19 @@ def load_faces(conn, vectors: np.ndarray) -> None:
     """Empty the product's photo and face tables and fill them with `vectors` (face ids 1..n), FACES_PER_PHOTO faces
     a photo. One photo and one face saved through the ORM are copied server-side into every row, so each column is
     filled as the product fills it, at COPY speed; the vectors come in by binary COPY."""
+    from facesearch.libraries.models import Library
     from facesearch.photos.models import Face, Photo
 
     conn.execute(f"TRUNCATE {Photo._meta.db_table}, {Face._meta.db_table} CASCADE")
+    Library.objects.get_or_create(id=LIBRARY_ID, defaults={"name": "benchmark"})
     photo = Photo.objects.create(
-        id=0, file="benchmark.jpg", sha256="0" * 64, size=1, status=Photo.Status.DONE, model_id=MODEL_ID
-    )
+        id=0, library_id=LIBRARY_ID, file="benchmark.jpg", sha256="0" * 64, size=1, status=Photo.Status.DONE,
+        model_id=MODEL_ID,
+    )  # fmt: skip
     Face.objects.create(
-        id=0, photo=photo, index=0, box=[0, 0, 100, 100], landmarks=[[0, 0]] * 5, score=0.99, box_size=100.0,
-        sharpness=100.0, yaw=0.0, pitch=0.0, roll=0.0, crop=b"", model_id=MODEL_ID, embedding=vectors[0],
+        id=0, photo=photo, library_id=LIBRARY_ID, index=0, box=[0, 0, 100, 100], landmarks=[[0, 0]] * 5, score=0.99,
+        box_size=100.0, sharpness=100.0, yaw=0.0, pitch=0.0, roll=0.0, crop=b"", model_id=MODEL_ID,
+        embedding=vectors[0],
     )  # fmt: skip
     conn.execute(f"CREATE TEMPORARY TABLE vectors (id bigint, model_id text, embedding vector({DIM}))")
     copy_binary(conn, "vectors", vectors)
@@ -350,12 +356,12 @@ def load_faces(conn, vectors: np.ndarray) -> None:
 
 @dataclass(frozen=True)
 class Query:
-    """The SQL `face_nearest` runs for a top-10 search by model_id, as its queryset compiles it; the query vector is
-    parameter `at`."""
+    """The SQL `face_nearest` runs for a top-10 search in one library, as its queryset compiles it; the query vector
+    is the parameters at `at` (the subquery's ORDER BY and the outer query's distance)."""
 
     sql: str
     params: tuple
-    at: int
+    at: tuple[int, ...]
 
     @classmethod
     def shipped(cls, limit: int = 10) -> Query:
@@ -365,15 +371,17 @@ class Query:
 
         probe = np.full(DIM, 0.5, np.float32)  # any vector: only its place among the parameters is wanted
         queryset = face_nearest_queryset(
-            embedding=probe, model_id=MODEL_ID, limit=limit, confirmed_only=False, exclude_face_id=None
-        )
+            embedding=probe, model_id=MODEL_ID, library_ids=[LIBRARY_ID], limit=limit, confirmed_only=False,
+            exclude_face_id=None,
+        )  # fmt: skip
         sql, params = queryset.query.sql_with_params()
-        (at,) = [i for i, param in enumerate(params) if param == Vector(probe).to_text()]
+        at = tuple(i for i, param in enumerate(params) if param == Vector(probe).to_text())
         return cls(sql, tuple(params), at)
 
     def params_for(self, vector: np.ndarray) -> list:
         params = list(self.params)
-        params[self.at] = vector
+        for i in self.at:
+            params[i] = vector
         return params
 
     def replace(self, old: str, new: str) -> Query:
@@ -410,9 +418,11 @@ class Variant:
                 f'CREATE INDEX "{half}" ON {table} USING hnsw (("embedding"::halfvec({DIM})) halfvec_l2_ops) '
                 f"WITH (m = {m}, ef_construction = {ef_construction})"
             )
-            column = f'{table}."embedding"'
-            distance, half_distance = f"({column} <-> %s)", f"({column}::halfvec({DIM}) <-> %s::halfvec({DIM}))"
-            variants.append(cls("halfvec", half, ddl, Query.shipped().replace(distance, half_distance)))
+            query = Query.shipped()
+            for column in (f'{table}."embedding"', 'U0."embedding"'):  # the outer query's distance, the subquery's
+                distance, half_distance = f"({column} <-> %s)", f"({column}::halfvec({DIM}) <-> %s::halfvec({DIM}))"
+                query = query.replace(distance, half_distance)
+            variants.append(cls("halfvec", half, ddl, query))
         return variants
 
 

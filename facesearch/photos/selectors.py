@@ -226,9 +226,14 @@ ITERATIVE_SCAN = "relaxed_order"
 EXACT_SCAN_BELOW = 20_000
 """Candidates (faces passing the filters) below which the query scans them exactly instead of walking the HNSW graph.
 The graph is built over every library's faces: for a small library the filter drops almost every neighbour the walk
-finds, and the iterative scan gives up (at `hnsw.max_scan_tuples`) before it has `limit` rows; an exact scan of a few
-thousand rows through the `face_library_*` btree indexes is both exact and fast. `benchmarks/search.py --libraries`
-measures both sides of the cut (README, "Search in libraries")."""
+finds, so the walk is long and still misses (1,696 candidates of 1M faces: recall@10 0.63, p50 53 ms), while an
+exact scan of a few thousand rows through the `face_library_*` btree indexes is exact and fast (p50 7 ms, the whole
+call). `benchmarks/search_libraries.py` times both scans on each side of the cut (README, "Search in libraries"; 1M
+faces, a library's rows scattered over the table, 2 cores): at 10,000 candidates exact p99 31 ms against HNSW 54 ms
+at recall 0.86; at 20,000 about even (51 against 45 ms, recall 1.0 against 0.85); at 30,000 HNSW is twice as fast (35
+against 70 ms). Hence the cut at 20,000. From there to 80,000 candidates (2-8% of the faces) the walk keeps recall
+near 0.85: meeting 0.99 there takes another index (an exact scan covered by a btree index that includes the
+embedding measured 6 ms at 20,000 candidates, SQL alone), not another cut."""
 
 
 def face_nearest_candidates(
@@ -252,14 +257,21 @@ def face_nearest_candidates(
 
 def face_nearest_queryset(*, embedding: np.ndarray, limit: int, **candidates: Any) -> QuerySet[Face]:
     """The query `face_nearest` runs, unevaluated (run it inside `_nearest_query`): `face_nearest_plan` explains it and
-    `benchmarks/search.py` times its SQL, so what they measure is what ships."""
+    `benchmarks/search.py` times its SQL, so what they measure is what ships.
+
+    The `limit` nearest are found on the face table alone, in a subquery, and only they are joined to their photo and
+    person: PostgreSQL joins before it sorts, so with the joins in the same query an exact scan looked up the photo of
+    every candidate before keeping 10 (EXPLAIN ANALYZE on `benchmarks/search_libraries.py`'s data, 10,000 candidates of
+    1M faces: 96 ms, 17 ms with the subquery). The outer query has no LIMIT, so nothing invites the planner to walk the
+    graph a second time for it."""
     vector = np.asarray(embedding, dtype=np.float32)
+    nearest = face_nearest_candidates(**candidates).order_by(L2Distance("embedding", vector)).values("id")[:limit]
     return (
-        face_nearest_candidates(**candidates)
+        Face.objects.filter(id__in=nearest)
         .annotate(distance=L2Distance("embedding", vector))
         .order_by("distance")
         .select_related("photo", "person")
-        .defer("crop", "embedding", "photo__error")[:limit]
+        .defer("crop", "embedding", "photo__error")
     )
 
 
@@ -316,8 +328,12 @@ def face_nearest_plan(
 def _nearest_query(*, limit: int, ef_search: int, **query: Any) -> Iterator[QuerySet[Face]]:
     """`face_nearest_queryset`, to evaluate inside the transaction whose settings pick the scan: an exact one (index
     scans off, so PostgreSQL reads the candidates through a bitmap of the library btree and sorts them) when they are
-    fewer than EXACT_SCAN_BELOW, else HNSW with `ef_search` (at least `limit`) and iterative scans. SET LOCAL ends
-    with the transaction, so a pooled connection keeps no setting."""
+    fewer than EXACT_SCAN_BELOW, else HNSW with `ef_search` (at least `limit`) and iterative scans.
+
+    SET LOCAL lasts until the transaction ends, and inside a caller's transaction (processing, erasure) this block is
+    only a savepoint: the block reads nothing but the query, so it is rolled back, which undoes its settings there
+    too. Otherwise index scans stayed off for the rest of the caller's transaction, the HNSW query of a later, larger
+    candidate set included."""
     with transaction.atomic(), connection.cursor() as cursor:
         candidates = {key: value for key, value in query.items() if key != "embedding"}
         if face_nearest_exact(**candidates):
@@ -328,9 +344,28 @@ def _nearest_query(*, limit: int, ef_search: int, **query: Any) -> Iterator[Quer
                 [str(max(ef_search, limit)), ITERATIVE_SCAN],
             )
         yield face_nearest_queryset(limit=limit, **query)
+        transaction.set_rollback(True)
 
 
-def face_nearest_exact(**candidates: Any) -> bool:
+def face_nearest_exact(
+    *,
+    model_id: str,
+    library_ids: Sequence[int],
+    confirmed_only: bool = False,
+    exclude_face_id: int | None = None,
+    include_unsearchable: bool = False,
+) -> bool:
     """Whether `face_nearest` scans these candidates exactly: fewer than EXACT_SCAN_BELOW, counted by reading at most
-    that many index entries (never a full count of a large library)."""
-    return face_nearest_candidates(**candidates).values("id")[:EXACT_SCAN_BELOW].count() < EXACT_SCAN_BELOW
+    that many index entries (never a full count of a large library).
+
+    Counted on a btree index alone (an index-only scan): the libraries' faces of the encoder in `face_library_model`,
+    or their confirmed searchable faces in the partial `face_library_confirmed`. `searchable` and the excluded face are
+    not in `face_library_model`; filtering them would read a heap row per entry (a 500,000-face library: 30 ms for
+    the count, 2 ms without), and the count they would subtract can only move a rare case from exact to HNSW."""
+    faces = {"model_id": model_id, "library_ids": library_ids}
+    if confirmed_only:
+        counted = face_nearest_candidates(**faces, confirmed_only=True, include_unsearchable=include_unsearchable)
+    else:
+        counted = face_nearest_candidates(**faces, include_unsearchable=True)
+    # No ORDER BY (Face.Meta.ordering would sort the slice, or walk an index in photo order to avoid sorting).
+    return counted.order_by().values("id")[:EXACT_SCAN_BELOW].count() < EXACT_SCAN_BELOW
