@@ -7,6 +7,8 @@ Face shapes, errors and person references are facesearch/core/api.py's, so clien
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
@@ -88,6 +90,20 @@ def _person(request: Request, person_id: int, scope: str = Scope.READ, *, listed
 
 def _person_data(request: Request, person_id: int) -> dict:
     return PersonOutputSerializer(_person(request, person_id, listed=True), context={"request": request}).data
+
+
+def _person_face_page(
+    request: Request, view: APIView, person_id: int, selector: Callable[..., QuerySet[Face]]
+) -> Response:
+    """A page of faces `selector(person=...)` gives for the caller's person; an unknown person is a 404 once the page
+    parameters are valid."""
+    return list_response(
+        request,
+        view,
+        filter_serializer_class=PageFilterSerializer,
+        selector=lambda caller, filters: selector(person=_person(request, person_id)),
+        output_serializer_class=FaceOutputSerializer,
+    )
 
 
 class PersonListApi(APIView):
@@ -217,16 +233,7 @@ class PersonFaceListApi(APIView):
         responses={200: page_schema(FaceOutputSerializer), **ERRORS, **NOT_FOUND},
     )
     def get(self, request: Request, person_id: int) -> Response:
-        def faces(caller: Caller, filters: dict) -> QuerySet[Face]:  # unknown person: 404 once page params are valid
-            return selectors.person_faces(person=_person(request, person_id))
-
-        return list_response(
-            request,
-            self,
-            filter_serializer_class=PageFilterSerializer,
-            selector=faces,
-            output_serializer_class=FaceOutputSerializer,
-        )
+        return _person_face_page(request, self, person_id, selectors.person_faces)
 
     @extend_schema(
         operation_id="people_faces_enrol",
@@ -284,16 +291,7 @@ class PersonRejectionListApi(APIView):
         description="The faces recorded as not this person, most recently rejected first.",
     )
     def get(self, request: Request, person_id: int) -> Response:
-        def faces(caller: Caller, filters: dict) -> QuerySet[Face]:  # unknown person: 404 once page params are valid
-            return selectors.person_rejections(person=_person(request, person_id))
-
-        return list_response(
-            request,
-            self,
-            filter_serializer_class=PageFilterSerializer,
-            selector=faces,
-            output_serializer_class=FaceOutputSerializer,
-        )
+        return _person_face_page(request, self, person_id, selectors.person_rejections)
 
     @extend_schema(
         operation_id="people_rejections_create",
