@@ -50,6 +50,12 @@ def comparison_far(*, fpir: float, gallery_size: int) -> float:
     return -math.expm1(math.log1p(-fpir) / max(gallery_size, 1))
 
 
+def gallery_fpir(*, far: float, gallery_size: int) -> float:
+    """The share of strangers a gallery of this many faces names at a per-comparison rate `far` (`comparison_far`
+    inverted)."""
+    return -math.expm1(gallery_size * math.log1p(-far))  # an empty gallery names nobody
+
+
 def identification_threshold(curve: FarCurve, *, fpir: float, gallery_size: int) -> float:
     """The distance under which a gallery of `gallery_size` faces names at most `fpir` of strangers."""
     return distance_for_far(curve, comparison_far(fpir=fpir, gallery_size=gallery_size))

@@ -7,7 +7,6 @@ within the libraries the caller may search (or the one it names), and never with
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -310,7 +309,7 @@ def faces_identify(
         }  # fmt: skip
         return Identifications(
             faces=answers, threshold=threshold, fpir=fpir, gallery_size=gallery_size, false_accept_rate=far,
-            expected_fpir=float(f"{-math.expm1(gallery_size * math.log1p(-far)):.3g}"),
+            expected_fpir=float(f"{calibration.gallery_fpir(far=far, gallery_size=gallery_size):.3g}"),
         )  # fmt: skip
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from embeddings.calibration import comparison_far, distance_for_far, far_at, identification_threshold
+from embeddings.calibration import comparison_far, distance_for_far, far_at, gallery_fpir, identification_threshold
 from embeddings.encoders import get_spec
 
 CURVE = get_spec("facenet").far_curve
@@ -14,6 +14,7 @@ def test_a_gallery_of_n_faces_gets_the_rate_that_names_fpir_of_strangers():
     for n in (1, 10, 1000, 1_000_000):
         far = comparison_far(fpir=0.01, gallery_size=n)
         assert 1 - (1 - far) ** n == pytest.approx(0.01, rel=1e-6)
+        assert gallery_fpir(far=far, gallery_size=n) == pytest.approx(0.01, rel=1e-9)
     assert comparison_far(fpir=0.01, gallery_size=0) == pytest.approx(0.01)  # an empty gallery counts as one
 
 
