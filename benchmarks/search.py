@@ -371,8 +371,8 @@ class Query:
 
         probe = np.full(DIM, 0.5, np.float32)  # any vector: only its place among the parameters is wanted
         queryset = face_nearest_queryset(
-            embedding=probe, model_id=MODEL_ID, library_ids=[LIBRARY_ID], limit=limit, confirmed_only=False,
-            exclude_face_id=None,
+            embedding=probe, model_id=MODEL_ID, library_ids=[LIBRARY_ID], limit=limit, exact=False,
+            confirmed_only=False, exclude_face_id=None,
         )  # fmt: skip
         sql, params = queryset.query.sql_with_params()
         at = tuple(i for i, param in enumerate(params) if param == Vector(probe).to_text())

@@ -12,7 +12,7 @@ from typing import Any
 import django_filters
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count, F, FloatField, Prefetch, Q, QuerySet
+from django.db.models import Count, F, FloatField, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, NullIf
 from pgvector.django import L2Distance
 from PIL import Image
@@ -223,17 +223,16 @@ while latency grows with it."""
 ITERATIVE_SCAN = "relaxed_order"
 """pgvector >= 0.8: when a filter drops candidates, scan on instead of returning fewer rows (results re-sorted here)."""
 
-EXACT_SCAN_BELOW = 20_000
+EXACT_SCAN_BELOW = 50_000
 """Candidates (faces passing the filters) below which the query scans them exactly instead of walking the HNSW graph.
 The graph is built over every library's faces: for a small library the filter drops almost every neighbour the walk
-finds, so the walk is long and still misses (1,696 candidates of 1M faces: recall@10 0.63, p50 53 ms), while an
-exact scan of a few thousand rows through the `face_library_*` btree indexes is exact and fast (p50 7 ms, the whole
-call). `benchmarks/search_libraries.py` times both scans on each side of the cut (README, "Search in libraries"; 1M
-faces, a library's rows scattered over the table, 2 cores): at 10,000 candidates exact p99 31 ms against HNSW 54 ms
-at recall 0.86; at 20,000 about even (51 against 45 ms, recall 1.0 against 0.85); at 30,000 HNSW is twice as fast (35
-against 70 ms). Hence the cut at 20,000. From there to 80,000 candidates (2-8% of the faces) the walk keeps recall
-near 0.85: meeting 0.99 there takes another index (an exact scan covered by a btree index that includes the
-embedding measured 6 ms at 20,000 candidates, SQL alone), not another cut."""
+finds, so the walk is long and still misses (a 10,000-face library among 1M faces: recall@10 0.86 in 36-52 ms p50).
+The exact scan reads the candidates' vectors from the covering `face_library_vectors` index alone, so it costs about
+1 ms per 1,000 candidates and is exact. `benchmarks/search_libraries.py --other-scan` times both scans (README,
+"Search in libraries"; 1M faces, 2 cores): exact p99 15-24 ms at 10,000, and as fast as HNSW up to 30,000; at
+40,000-50,000 exact p99 is 1.2-1.9 times HNSW's (34-48 against 26-34 ms) for recall 1.0 against 0.84; at 60,000 it is
+twice (62 against 33 ms). Hence the cut at 50,000: past it the walk is faster and, at a larger share of the faces,
+closer to exact (recall 0.995 for a library of half the faces)."""
 
 
 def face_nearest_candidates(
@@ -255,9 +254,13 @@ def face_nearest_candidates(
     return faces
 
 
-def face_nearest_queryset(*, embedding: np.ndarray, limit: int, **candidates: Any) -> QuerySet[Face]:
+def face_nearest_queryset(*, embedding: np.ndarray, limit: int, exact: bool, **candidates: Any) -> QuerySet[Face]:
     """The query `face_nearest` runs, unevaluated (run it inside `_nearest_query`): `face_nearest_plan` explains it and
     `benchmarks/search.py` times its SQL, so what they measure is what ships.
+
+    `exact` orders by the distance plus 0, an expression the HNSW index cannot answer, so PostgreSQL computes every
+    candidate's distance and sorts: from `face_library_vectors` alone (an index-only scan) when the candidates are
+    searchable faces, else through `face_library_model` or `face_library_confirmed` and the table.
 
     The `limit` nearest are found on the face table alone, in a subquery, and only they are joined to their photo and
     person: PostgreSQL joins before it sorts, so with the joins in the same query an exact scan looked up the photo of
@@ -265,7 +268,9 @@ def face_nearest_queryset(*, embedding: np.ndarray, limit: int, **candidates: An
     1M faces: 96 ms, 17 ms with the subquery). The outer query has no LIMIT, so nothing invites the planner to walk the
     graph a second time for it."""
     vector = np.asarray(embedding, dtype=np.float32)
-    nearest = face_nearest_candidates(**candidates).order_by(L2Distance("embedding", vector)).values("id")[:limit]
+    distance = L2Distance("embedding", vector)
+    order = distance + Value(0.0) if exact else distance
+    nearest = face_nearest_candidates(**candidates).order_by(order).values("id")[:limit]
     return (
         Face.objects.filter(id__in=nearest)
         .annotate(distance=L2Distance("embedding", vector))
@@ -326,24 +331,21 @@ def face_nearest_plan(
 
 @contextlib.contextmanager
 def _nearest_query(*, limit: int, ef_search: int, **query: Any) -> Iterator[QuerySet[Face]]:
-    """`face_nearest_queryset`, to evaluate inside the transaction whose settings pick the scan: an exact one (index
-    scans off, so PostgreSQL reads the candidates through a bitmap of the library btree and sorts them) when they are
-    fewer than EXACT_SCAN_BELOW, else HNSW with `ef_search` (at least `limit`) and iterative scans.
+    """`face_nearest_queryset`, to evaluate inside the transaction whose settings pick the scan: an exact one when the
+    candidates are fewer than EXACT_SCAN_BELOW, else HNSW with `ef_search` (at least `limit`) and iterative scans.
 
     SET LOCAL lasts until the transaction ends, and inside a caller's transaction (processing, erasure) this block is
     only a savepoint: the block reads nothing but the query, so it is rolled back, which undoes its settings there
-    too. Otherwise index scans stayed off for the rest of the caller's transaction, the HNSW query of a later, larger
-    candidate set included."""
+    too. Otherwise the HNSW settings stayed for the rest of the caller's transaction."""
     with transaction.atomic(), connection.cursor() as cursor:
         candidates = {key: value for key, value in query.items() if key != "embedding"}
-        if face_nearest_exact(**candidates):
-            cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
-        else:
+        exact = face_nearest_exact(**candidates)
+        if not exact:
             cursor.execute(
                 "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
                 [str(max(ef_search, limit)), ITERATIVE_SCAN],
             )
-        yield face_nearest_queryset(limit=limit, **query)
+        yield face_nearest_queryset(limit=limit, exact=exact, **query)
         transaction.set_rollback(True)
 
 
