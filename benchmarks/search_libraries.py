@@ -30,7 +30,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,16 +43,13 @@ from search import (
     FACES_PER_PHOTO,
     MODEL_ID,
     Spread,
-    _close_django_connections,
     _copies_of_row_0,
+    benchmark_database,
     build_corpus,
     copy_binary,
     describe_distances,
     lfw_embeddings,
-    setup_django,
     shipped_index,
-    start_database,
-    stop_database,
 )
 
 # ------------------------------------------------------------------------------------------------------- layout
@@ -419,9 +415,6 @@ def main() -> None:
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    import psycopg
-    from pgvector.psycopg import register_vector
-
     layout = Layout.mixed(
         faces=args.faces, large=args.large, medium=args.medium, n_medium=args.n_medium, libraries=args.libraries,
         confirmed=args.confirmed,
@@ -434,19 +427,10 @@ def main() -> None:
     identified = np.isin(loaded.query_names, loaded.person_names).mean()
     log(f"{len(loaded.queries)} queries, {identified:.0%} of them of a person with confirmed faces")
 
-    with contextlib.ExitStack() as stack:
-        directory = args.dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-libraries-")))
-        directory.mkdir(parents=True, exist_ok=True)
-        url, pgdata = start_database(directory, shared_buffers=args.shared_buffers)
-        stack.callback(stop_database, pgdata)
-        setup_django(url, directory)
-        stack.callback(_close_django_connections)  # before the server stops
-        conn = stack.enter_context(psycopg.connect(url, autocommit=True))
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
-        register_vector(conn)
-        version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0]
-        server = conn.execute("SHOW server_version").fetchone()[0]
-        log(f"PostgreSQL {server}, pgvector {version}, {os.cpu_count()} CPUs, shared_buffers={args.shared_buffers}")
+    with benchmark_database(args.dir, prefix="bench-libraries-", shared_buffers=args.shared_buffers, log=log) as (
+        conn,
+        directory,
+    ):
         prepare(conn, directory, layout, loaded, log)
         for relation in (
             "photos_face",
