@@ -11,6 +11,13 @@ else is reached through its module (`embeddings.encoders`, `embeddings.weights`,
 Importing it is cheap: TensorFlow and the networks load on the first detection or encoding.
 """
 
+import os
+
+# TensorFlow's C++ warnings and errors (a CUDA probe on CPU-only hosts, a warning on every empty MTCNN stage) are not
+# the caller's business; set the variable to 0 to see them. Two INFO lines TensorFlow prints before its logging is set
+# up (oneDNN, no CUDA driver) ignore it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
 from embeddings.clustering import cluster
 from embeddings.encoders import get_spec
 from embeddings.errors import EmbeddingsError, ImageError, NoFaceError, WeightsError

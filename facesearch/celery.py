@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facesearch.settings")
 
@@ -24,3 +24,11 @@ def load_models(**_: object) -> None:
     from facesearch.core.pipeline import get_pipeline
 
     get_pipeline().warm_up()
+
+
+@worker_ready.connect
+def serve_metrics(**_: object) -> None:
+    """A worker on a host of its own serves its samples (facesearch/core/metrics.py)."""
+    from facesearch.core.metrics import worker_metrics_serve
+
+    worker_metrics_serve()

@@ -13,6 +13,7 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 
 from facesearch import paths, stack
+from facesearch.core.metrics import multiprocess_dir_reset
 
 ROOT = Path(__file__).resolve().parent.parent
 STOPPED_BY_SIGNAL = (130, 143)  # honcho's return codes for Ctrl-C (SIGINT) and SIGTERM
@@ -43,6 +44,9 @@ def run(port: int) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "FACESEARCH_DATA_DIR": str(data_dir), "PORT": str(port)}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    metrics_dir = data_dir / "run" / "metrics"  # every process of this run writes its samples here; none before it
+    multiprocess_dir_reset(metrics_dir)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     manager = Manager()
     services: dict[str, str] = {}
     if not os.environ.get("DATABASE_URL"):

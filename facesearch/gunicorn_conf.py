@@ -31,3 +31,10 @@ def post_worker_init(worker) -> None:
             held,
         )
     get_pipeline().warm_up()
+
+
+def child_exit(server, worker) -> None:
+    """A web worker's samples stay counted after it exits; its live gauges (none today) would not (metrics.py)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

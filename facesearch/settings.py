@@ -6,6 +6,7 @@ addresses to FACESEARCH_DATA_DIR/run/services.env, which is read here so any `ma
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +37,14 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="") or _secret_key()
+
+# Metrics (facesearch/core/metrics.py): web and worker processes of one host write their samples to one folder
+# (prometheus_client reads the variable when first imported, which is after this). `/metrics` needs the token, or a
+# staff session; a worker on its own host serves its samples on FACESEARCH_WORKER_METRICS_PORT.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "run" / "metrics"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+FACESEARCH_METRICS_TOKEN = env.str("FACESEARCH_METRICS_TOKEN", default="")
+FACESEARCH_WORKER_METRICS_PORT = env.int("FACESEARCH_WORKER_METRICS_PORT", default=0)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -54,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "django_prometheus",
     "facesearch.core",
     "facesearch.libraries",
     "facesearch.people",
@@ -63,6 +73,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first and last: request latency by route
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -72,7 +83,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: it turns a lockout into its page
+    "axes.middleware.AxesMiddleware",  # last but metrics, as django-axes requires: it turns a lockout into its page
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "facesearch.urls"
@@ -311,9 +323,24 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# LOG_FORMAT=json: one JSON object a line (time, level, logger, message and any extra fields), for log collectors.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
+LOG_FORMATTERS = {
+    "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    "json": {
+        "()": "pythonjsonlogger.json.JsonFormatter",
+        "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+        "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+    },
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"default": LOG_FORMATTERS[LOG_FORMAT]},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "default"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING too (JSON when asked)
+AXES_VERBOSE = False  # no banner on every process start

@@ -4,11 +4,13 @@ change of who is who calls it (failed ones included)."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from facesearch.core.errors import ApplicationError
+from facesearch.core.metrics import search_observed
 from facesearch.libraries.access import Caller
 from facesearch.libraries.models import AuditEntry
 
@@ -54,6 +56,7 @@ def audited(*, caller: Caller | None, kind: str, detail: dict[str, Any] | None =
     status and message when it raises an ApplicationError. The block opens no transaction of its own, so a search
     holds none while its networks run."""
     record = Audited(detail=dict(detail or {}))
+    started = time.monotonic()
     try:
         yield record
     except ApplicationError as exc:
@@ -66,3 +69,4 @@ def audited(*, caller: Caller | None, kind: str, detail: dict[str, Any] | None =
         caller=caller, kind=kind, library_ids=record.library_ids, result_count=record.result_count,
         best_distance=record.best_distance, detail=record.detail,
     )  # fmt: skip
+    search_observed(kind=kind, seconds=time.monotonic() - started, results=record.result_count)

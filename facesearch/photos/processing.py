@@ -20,6 +20,7 @@ from django.utils import timezone as django_timezone
 import embeddings
 from embeddings import EmbeddingsError
 from facesearch.core.images import jpeg_encode, read_stored
+from facesearch.core.metrics import batch_observed
 from facesearch.core.pipeline import get_pipeline
 from facesearch.people.models import Person
 from facesearch.people.services import face_rejections_carry, faces_assign_automatically, people_covers_refresh
@@ -83,6 +84,7 @@ def photos_claim_and_encode(*, photo_ids: Sequence[int]) -> None:
     photos_encode(photo_ids=[*todo, *claimed])
 
 
+@batch_observed
 def photos_encode(*, photo_ids: Sequence[int]) -> None:
     """Encode several photos in one `encode_batch` call, then store each photo's faces in its own transaction.
 
