@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from facesearch.paths import data_dir
 
@@ -120,10 +121,22 @@ CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Three queues, in the order a worker takes from them when several hold tasks (the Redis transport's "priority"
+# strategy: interactive first): `interactive`, photos a person just uploaded and waits for; `ingest`, bulk imports
+# (folders, large uploads, recovered photos); `maintenance`, re-encoding, grouping, retention, recovery. A worker
+# busy with a bulk batch takes an interactive task next, whatever the backlog (tests/facesearch/photos/test_queues.py).
+# Give a host only some of them with `celery worker -Q interactive` (e.g. a worker kept free for people waiting).
+CELERY_TASK_QUEUES = [Queue("interactive"), Queue("ingest"), Queue("maintenance")]
+CELERY_TASK_DEFAULT_QUEUE = "ingest"
+CELERY_TASK_ROUTES = {
+    "facesearch.photos.tasks.photos_recover": {"queue": "maintenance"},
+    "facesearch.libraries.tasks.*": {"queue": "maintenance"},
+    "facesearch.grouping.tasks.*": {"queue": "maintenance"},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message unacknowledged this long is handed out again (Redis has no consumer liveness): it must exceed the longest
 # task, or a slow task runs twice, again and again.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "queue_order_strategy": "priority"}
 # A replacement pool process loads the networks in `worker_process_init`, which takes longer than Celery's 4 s default
 # on a busy machine; with the default, the main process kills each replacement before it is up.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 300

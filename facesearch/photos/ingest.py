@@ -66,7 +66,8 @@ def photos_upload(
         if not refused:  # also when the loop was cut short: what was stored is processed
             job_seal(job=job)
             new_photos = [item.photo_id for item in items if item.state == IngestItem.State.PENDING]
-            transaction.on_commit(lambda: tasks.photos_enqueue(photo_ids=new_photos))
+            queue = tasks.upload_queue(len(new_photos))
+            transaction.on_commit(lambda: tasks.photos_enqueue(photo_ids=new_photos, queue=queue))
     if refused:
         job.delete()
         raise ApplicationError(
@@ -129,7 +130,7 @@ def photos_reprocess(*, photo_ids: Iterable[int], user: AbstractBaseUser | None 
         for job in jobs:
             job_seal(job=job)
         ids = [photo.id for photo in photos]
-        transaction.on_commit(lambda: tasks.photos_enqueue(photo_ids=ids))
+        transaction.on_commit(lambda: tasks.photos_enqueue(photo_ids=ids, queue=tasks.MAINTENANCE))
     return jobs
 
 
@@ -225,6 +226,8 @@ def job_retry(*, job: IngestJob) -> int:
             new_photos.append(item.photo_id)
     if retried_photos or retried_files:
         job_seal(job=job)
-    tasks.photos_enqueue(photo_ids=retried_photos + new_photos)
+    retried = retried_photos + new_photos
+    queue = {IngestJob.Source.UPLOAD: tasks.upload_queue(len(retried)), IngestJob.Source.REPROCESS: tasks.MAINTENANCE}
+    tasks.photos_enqueue(photo_ids=retried, queue=queue.get(job.source, tasks.INGEST))
     job.refresh_from_db()
     return len(retried_photos) + len(retried_files)

@@ -25,7 +25,7 @@ from facesearch.core.pipeline import get_pipeline
 from facesearch.people.models import Person
 from facesearch.people.services import face_rejections_carry, faces_assign_automatically, people_covers_refresh
 from facesearch.photos.jobs import items_finish
-from facesearch.photos.models import Face, IngestItem, Photo
+from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 from facesearch.photos.storage import photo_file_path
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ INTERRUPTED = (
 PENDING_AGAIN = {"status": Photo.Status.PENDING, "error": "", "attempts": 0, "status_changed_at": Now()}
 
 
-def photos_claim_and_encode(*, photo_ids: Sequence[int]) -> None:
+def photos_claim_and_encode(*, photo_ids: Sequence[int], uploads_only: bool = False) -> None:
     """What a worker task does: process the task's photos that are still to do, topped up to BATCH_SIZE with other
     photos waiting for their own task, in one `encode_batch`.
 
@@ -51,6 +51,9 @@ def photos_claim_and_encode(*, photo_ids: Sequence[int]) -> None:
     first, skipping rows another worker has locked; their own tasks then find them done and return at once. A photo
     already done is never processed again by a task (re-encoding goes through `photos_reprocess`, which sets it back
     to pending). A claimed photo whose worker dies stays 'processing', and its own task, still queued, processes it.
+
+    A person waits for an interactive task (`uploads_only`): it tops up with uploaded photos only, never with a
+    folder import's or a re-encode's, which would make its batch, and the wait, as long as theirs.
 
     Every run counts against a photo's `attempts`: photos of a run that died are processed one per run, so the photo
     that kills its worker is found, and one started FACESEARCH_PROCESSING_ATTEMPTS times is failed with the reason.
@@ -79,6 +82,10 @@ def photos_claim_and_encode(*, photo_ids: Sequence[int]) -> None:
             .order_by("id")
             .values_list("id", flat=True)
         )
+        if uploads_only:
+            waiting = waiting.exclude(
+                ingest_items__job__source__in=[IngestJob.Source.FOLDER, IngestJob.Source.REPROCESS]
+            )
         claimed = list(waiting[: max(0, BATCH_SIZE - len(todo))])
         Photo.objects.filter(id__in=claimed).update(status=Photo.Status.PROCESSING, status_changed_at=Now())
     photos_encode(photo_ids=[*todo, *claimed])

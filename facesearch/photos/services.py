@@ -84,7 +84,7 @@ def photo_create(
                 item_add(job=job, name=name, photo=photo, state=state, error=error)
             if created and enqueue:
                 photo_id = photo.id
-                transaction.on_commit(lambda: tasks.photos_enqueue(photo_ids=[photo_id]))
+                transaction.on_commit(lambda: tasks.photos_enqueue(photo_ids=[photo_id], queue=tasks.INTERACTIVE))
     except BaseException:
         if wrote:
             _photo_file_forget(file_name)  # no row refers to the file we just wrote: do not leave it behind
@@ -112,7 +112,7 @@ def photo_requeue(*, photo_id: int) -> None:
     """Queue a photo that is not done again (the same bytes were uploaded again); a failed one is tried afresh."""
     with transaction.atomic():
         Photo.objects.filter(id=photo_id, status=Photo.Status.FAILED).update(**PENDING_AGAIN)
-        transaction.on_commit(lambda: tasks.photos_enqueue(photo_ids=[photo_id]))
+        transaction.on_commit(lambda: tasks.photos_enqueue(photo_ids=[photo_id], queue=tasks.INTERACTIVE))
 
 
 def _sha256(file: File) -> str:

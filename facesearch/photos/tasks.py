@@ -38,10 +38,20 @@ RETRY = {
 }
 
 
+INTERACTIVE, INGEST, MAINTENANCE = "interactive", "ingest", "maintenance"
+"""The queues (settings.CELERY_TASK_QUEUES, in the order workers take from them)."""
+
+
+def upload_queue(photos: int) -> str:
+    """A person waits for an upload of up to one batch; a larger one is an import."""
+    return INTERACTIVE if photos <= processing.BATCH_SIZE else INGEST
+
+
 @shared_task(**RETRY)
-def photos_process(photo_ids: list[int]) -> None:
-    """The task: these photos (topped up with others waiting), detected and encoded in one batch."""
-    processing.photos_claim_and_encode(photo_ids=photo_ids)
+def photos_process(photo_ids: list[int], uploads_only: bool = False) -> None:
+    """The task: these photos, topped up with others waiting (uploads only, when a person waits for these), detected
+    and encoded in one batch."""
+    processing.photos_claim_and_encode(photo_ids=photo_ids, uploads_only=uploads_only)
 
 
 @shared_task(ignore_result=True)
@@ -52,15 +62,19 @@ def photos_recover() -> None:
     )
 
 
-def photos_enqueue(*, photo_ids: Sequence[int], batch_size: int = processing.BATCH_SIZE) -> bool:
-    """Queue processing, one task per `batch_size` photos; False when the broker could not be reached.
+def photos_enqueue(*, photo_ids: Sequence[int], queue: str = INGEST, batch_size: int = processing.BATCH_SIZE) -> bool:
+    """Queue processing on `queue`, one task per `batch_size` photos; False when the broker could not be reached.
+    Interactive tasks top up with uploads only (`processing.photos_claim_and_encode`).
 
     Runs after the photos are committed, so a broker that is down must not fail the request that stored them: the
     photos stay pending and `photos_recover` queues them again later.
     """
     for start in range(0, len(photo_ids), batch_size):
         try:
-            photos_process.delay(photo_ids=list(photo_ids[start : start + batch_size]))
+            photos_process.apply_async(
+                kwargs={"photo_ids": list(photo_ids[start : start + batch_size]), "uploads_only": queue == INTERACTIVE},
+                queue=queue,
+            )
         except TRANSIENT_ERRORS as exc:
             rest = list(photo_ids[start:])
             logger.warning("cannot queue photos %s (%s); they stay pending until recovery queues them", rest, exc)

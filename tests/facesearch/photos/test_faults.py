@@ -28,7 +28,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def queued(monkeypatch) -> list[list[int]]:
     """What would be sent to the broker (no worker here): each `photos_enqueue` call's photo ids."""
     calls: list[list[int]] = []
-    monkeypatch.setattr(tasks.photos_process, "delay", lambda photo_ids: calls.append(list(photo_ids)))
+    monkeypatch.setattr(
+        tasks.photos_process, "apply_async", lambda kwargs, queue: calls.append(list(kwargs["photo_ids"]))
+    )
     return calls
 
 
@@ -130,7 +132,7 @@ def test_a_broker_down_at_commit_leaves_the_upload_stored_and_pending_for_recove
     def broker_down(**kwargs):
         raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.photos_process, "delay", broker_down)
+    monkeypatch.setattr(tasks.photos_process, "apply_async", broker_down)
     response = api_client.post(
         "/api/photos/", {"file": SimpleUploadedFile("a.jpg", jpeg_bytes(seed=3))}, format="multipart"
     )
