@@ -1,5 +1,6 @@
 """The Celery app: configuration comes from Django settings (CELERY_* names)."""
 
+import logging
 import os
 
 from celery import Celery
@@ -21,9 +22,9 @@ def ping() -> str:
 @worker_process_init.connect
 def load_models(**_: object) -> None:
     """Load the networks once per worker process, before the first task, not at import."""
-    from facesearch.core.pipeline import get_pipeline
+    from facesearch.core.pipeline import warm_up_and_log
 
-    get_pipeline().warm_up()
+    warm_up_and_log(logging.getLogger("facesearch.worker"))
 
 
 @worker_ready.connect

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 
 from django.conf import settings
 
@@ -16,3 +17,18 @@ def get_pipeline() -> FacePipeline:
         weights_dir=settings.FACESEARCH_WEIGHTS_DIR,
         min_face_size=settings.FACESEARCH_MIN_FACE_SIZE,
     )
+
+
+def accelerators() -> list[str]:
+    """The GPUs TensorFlow sees (empty on a CPU host, where everything runs unchanged)."""
+    import tensorflow as tf
+
+    return [device.name for device in tf.config.list_physical_devices("GPU")]
+
+
+def warm_up_and_log(logger: logging.Logger) -> None:
+    """Load and run the networks once, and say where they run: a GPU worker that silently fell back to the CPU is
+    the first thing to rule out when ingest is slow."""
+    get_pipeline().warm_up()
+    found = accelerators()
+    logger.info("networks loaded; running on %s", ", ".join(found) if found else "the CPU (no GPU found)")

@@ -74,3 +74,13 @@ def test_web_and_worker_run_with_the_https_settings(compose):
         environment = compose["services"][role]["environment"]
         assert environment["FACESEARCH_HTTPS"] == "true"
         assert environment["FACESEARCH_PROXY_SETS_X_FORWARDED_PROTO"] == "true"
+
+
+def test_the_gpu_worker_is_the_worker_with_a_gpu_reserved_and_off_by_default(compose):
+    services = compose["services"]
+    gpu, cpu = services["worker-gpu"], services["worker"]
+    assert gpu["command"] == cpu["command"] and gpu["environment"] == cpu["environment"]
+    assert gpu["build"]["args"]["EXTRAS"] == "[gpu]" and gpu["profiles"] == ["gpu"]
+    assert gpu["deploy"]["resources"]["reservations"]["devices"] == [
+        {"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}
+    ]
