@@ -131,6 +131,9 @@ def test_sign_in_rejects_a_wrong_password_then_signs_in_and_out(browser: Browser
 
     sign_in(page, USERNAME, PASSWORD)
     expect(page.get_by_role("heading", name="Search by photo")).to_be_visible()
+    page.locator(".usermenu summary").click()  # the account menu: API docs, Admin (staff only), Sign out
+    expect(page.get_by_role("link", name="API docs")).to_be_visible()
+    expect(page.get_by_role("link", name="Admin")).to_have_count(0)
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/login/$"))
     page.goto("/photos/")
@@ -197,9 +200,15 @@ def test_search_by_photo_ranks_the_same_persons_photos_first(page: Page, library
 
 
 def test_search_explains_a_non_image_and_a_photo_without_a_face(page: Page, tmp_path: Path) -> None:
+    text = tmp_path / "minutes.txt"
+    text.write_text("meeting notes, not a photo")
+    page.goto("/")
+    page.get_by_label("Photo to search with").set_input_files(text)  # refused before it is sent, with no preview
+    expect(page.locator("#search-error")).to_contain_text("minutes.txt is not a photo")
+    expect(page.get_by_role("button", name="Search another photo")).to_be_hidden()
+
     notes = tmp_path / "notes.jpg"
     notes.write_text("meeting notes, not a photo")
-    page.goto("/")
     page.get_by_label("Photo to search with").set_input_files(notes)
     expect(page.locator("#search-error")).to_contain_text(NOT_AN_IMAGE, timeout=SEARCH_TIMEOUT)
 

@@ -39,7 +39,7 @@ function entryRow(entry) {
     h("td", { text: entry.kind }),
     h("td", { text: names || "none" }),
     h("td", { class: "num", text: entry.result_count }),
-    h("td", { class: "num", text: entry.best_distance == null ? "" : entry.best_distance.toFixed(3) }),
+    h("td", { class: "num", text: entry.best_distance == null ? "" : entry.best_distance.toFixed(2) }),
     outcome(entry),
   );
 }

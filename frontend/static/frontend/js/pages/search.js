@@ -25,6 +25,11 @@ const results = $("#results");
 const summary = $("#results-summary");
 const empty = $("#results-empty");
 
+queryImage.addEventListener("error", () => {
+  // The browser cannot show it (e.g. HEIC): the search still runs on the server, which reads it.
+  queryImage.alt = "No preview of this photo in this browser; the search uses it all the same.";
+});
+
 queryImage.addEventListener("load", () => {
   fitStage(queryImage.parentElement, queryImage.naturalWidth, queryImage.naturalHeight, { maxHeight: "50vh" });
 });
@@ -35,8 +40,15 @@ function setQueryImage(src) {
   queryBox.hidden = false;
 }
 
+/** Photos the server reads; HEIC/HEIF often have no `image/` type in the browser, and no preview either. */
+const PHOTO_NAME = /\.(jpe?g|png|webp|gif|bmp|tiff?|heic|heif)$/i;
+
 function start(file) {
   if (!file) return;
+  if (!file.type.startsWith("image/") && !PHOTO_NAME.test(file.name || "")) {
+    showError(errorBox, new Error(`${file.name || "This file"} is not a photo: choose a JPEG, PNG, WebP or HEIC image.`));
+    return;
+  }
   if (state.objectUrl) URL.revokeObjectURL(state.objectUrl);
   state.file = file;
   state.faceId = null;
