@@ -59,3 +59,19 @@ def gallery_fpir(*, far: float, gallery_size: int) -> float:
 def identification_threshold(curve: FarCurve, *, fpir: float, gallery_size: int) -> float:
     """The distance under which a gallery of `gallery_size` faces names at most `fpir` of strangers."""
     return distance_for_far(curve, comparison_far(fpir=fpir, gallery_size=gallery_size))
+
+
+OPERATING_FARS = {"strict": 1e-4, "loose": 1e-2}
+"""Per-comparison false-accept rates of the strict and loose operating points; "normal" is the encoder's 1:1
+threshold (LFW's best accuracy): for FaceNet about 1 in 10,000 different-person pairs, 1 in 200, and 1 in 100."""
+
+
+def operating_points(curve: FarCurve, threshold: float) -> dict[str, tuple[float, float]]:
+    """name -> (distance, per-comparison false-accept rate) of the strict, normal and loose cuts: the three choices
+    a person gets instead of a distance (the numbers stay available to experts)."""
+    strict, loose = (distance_for_far(curve, far) for far in (OPERATING_FARS["strict"], OPERATING_FARS["loose"]))
+    return {
+        "strict": (min(strict, threshold), far_at(curve, min(strict, threshold))),
+        "normal": (threshold, far_at(curve, threshold)),
+        "loose": (max(loose, threshold), far_at(curve, max(loose, threshold))),
+    }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -166,9 +166,23 @@ class SearchApi(QueryImageApi):
         false_accept_rate = serializers.FloatField(
             help_text="the calibrated share of different-person pairs closer than that distance (LFW)"
         )
+        operating_points = serializers.SerializerMethodField(
+            help_text="strict, normal and loose cuts of this encoder: each one's distance and calibrated false-accept "
+            "rate (normal is the 1:1 threshold); a client offers these instead of a distance"
+        )
 
         class Meta:
             ref_name = "SearchResult"
+
+        @extend_schema_field(
+            {"type": "object", "additionalProperties": {"type": "object", "properties": {
+                "max_distance": {"type": "number"}, "false_accept_rate": {"type": "number"}}}}
+        )  # fmt: skip
+        def get_operating_points(self, result) -> dict:
+            return {
+                name: {"max_distance": round(distance, 4), "false_accept_rate": float(f"{far:.3g}")}
+                for name, (distance, far) in result.operating_points.items()
+            }
 
     @extend_schema(
         operation_id="search",

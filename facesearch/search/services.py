@@ -49,6 +49,7 @@ class SearchResult:
     threshold: float
     max_distance: float
     false_accept_rate: float  # share of different-person pairs closer than max_distance
+    operating_points: dict[str, tuple[float, float]]  # strict / normal / loose -> (distance, false-accept rate)
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ def _search(
     return SearchResult(
         query_faces=query_faces, face_index=face_index, matches=matches, threshold=threshold, max_distance=cut,
         false_accept_rate=_false_accept_rate(cut),
+        operating_points=calibration.operating_points(get_pipeline().spec.far_curve, threshold),
     )  # fmt: skip
 
 

@@ -170,26 +170,25 @@ def test_search_by_photo_ranks_the_same_persons_photos_first(page: Page, library
     expect(page.locator("#query-stage .facebox")).to_have_count(1)
     expect(page.locator("#query-hint")).to_have_text("One face found.")
 
-    # At the encoder's threshold, exactly his three photos, nearest first.
+    # Normal (the encoder's 1:1 threshold): exactly his three photos, nearest first, in words a person reads.
     ranked = shown.locator(".match-file").all_inner_texts()
     assert sorted(ranked) == LIBRARY["George_W_Bush"], ranked
     distances = [float(d) for d in shown.evaluate_all("items => items.map(item => item.dataset.distance)")]
     assert distances == sorted(distances)
-    expect(shown.first.locator(".similarity")).to_contain_text("% similar")
+    expect(shown.first.locator(".closeness")).to_contain_text("the same person")
+    expect(page.locator(".results-panel")).not_to_contain_text("cosine")
     screenshot(page, "search")
 
-    # The slider filters live: at its maximum every returned match shows, and his photos still come first.
-    everything = page.locator("#results > li")
-    slider = page.get_by_label("Max distance")
-    slider.focus()
-    page.keyboard.press("End")
-    expect(shown).to_have_count(everything.count())
-    assert everything.count() > 3
+    # Strict / Normal / Loose filter live: Loose shows more, his photos still first; Strict never more than Normal.
+    page.get_by_label("Loose").check()
+    expect(page.locator("#results-summary")).to_contain_text("weaker hidden")  # the API returns more, up to 1.4
+    assert shown.count() >= 3
     assert sorted(shown.locator(".match-file").all_inner_texts()[:3]) == LIBRARY["George_W_Bush"]
-    page.keyboard.press("Home")
-    expect(shown).to_have_count(0)
-    expect(page.locator("#results-empty")).to_contain_text("Move the slider right")
-    page.keyboard.press("End")
+    page.get_by_label("Strict").check()
+    assert shown.count() <= 3
+    page.get_by_text("The numbers").click()
+    expect(page.locator("#threshold-details")).to_contain_text("pairs of different people are that close")
+    page.get_by_label("Loose").check()
 
     # A result opens its photo, with the matching face picked out.
     first_name = shown.first.locator(".match-file").inner_text()

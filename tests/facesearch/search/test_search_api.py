@@ -181,3 +181,16 @@ def test_search_needs_authentication(db):
 
 def test_all_enrolled_people_are_in_the_fixture():
     assert len(ENROLLED) >= 7
+
+
+def test_search_offers_strict_normal_and_loose_with_their_calibrated_rates(api_client, gallery, lfw_images):
+    """What the UI offers instead of a distance: normal is the 1:1 threshold; strict and loose are the distances
+    where 1 in 10,000 and 1 in 100 different-person pairs are as close (the encoder's LFW curve)."""
+    query = lfw_images[lfw_stem(ENROLLED[0], QUERY_IMAGE)]
+    body = api_client.post("/api/search/", {"file": upload(query.data)}, format="multipart").json()
+    points = body["operating_points"]
+    assert list(points) == ["strict", "normal", "loose"]
+    assert points["normal"]["max_distance"] == pytest.approx(body["threshold"])
+    assert points["strict"]["max_distance"] < points["normal"]["max_distance"] < points["loose"]["max_distance"]
+    assert points["strict"]["false_accept_rate"] == pytest.approx(1e-4, rel=0.01)
+    assert points["loose"]["false_accept_rate"] == pytest.approx(1e-2, rel=0.01)

@@ -1,16 +1,22 @@
-// Search by photo: drop, paste or pick an image; POST /api/search/; boxes on the query faces; a live threshold.
+// Search by photo: drop, paste or pick an image; POST /api/search/; boxes on the query faces; Strict / Normal / Loose,
+// the encoder's calibrated operating points, filter the matches live.
 
 import { api } from "../api.js";
 import { $, dropTarget, h } from "../dom.js";
 import { drawFaceBoxes, fitStage } from "../face_boxes.js";
-import { plural, similarity } from "../format.js";
+import { plural } from "../format.js";
 import { libraries, ready } from "../library.js";
 import { showError } from "../messages.js";
 
 const LIMIT = 60;
-const MAX_DISTANCE = 1.4; // ask for weak matches too (cosine similarity 2%), the slider hides them client-side
+const MAX_DISTANCE = 1.4; // ask for weak matches too: Strict / Normal / Loose hide them client-side
+const CLOSENESS = [
+  ["strict", "Very likely the same person"],
+  ["normal", "Likely the same person"],
+  ["loose", "Possibly the same person"],
+];
 
-const state = { file: null, faceId: null, faceIndex: 0, result: null, objectUrl: null, threshold: null };
+const state = { file: null, faceId: null, faceIndex: 0, result: null, objectUrl: null, strictness: "normal" };
 
 const fileInput = $("#query-file");
 const dropzone = $("#dropzone");
@@ -19,8 +25,7 @@ const queryImage = $("#query-image");
 const hint = $("#query-hint");
 const status = $("#search-status");
 const errorBox = $("#search-error");
-const slider = $("#threshold");
-const sliderValue = $("#threshold-value");
+const choices = [...document.querySelectorAll('input[name="strictness"]')];
 const results = $("#results");
 const summary = $("#results-summary");
 const empty = $("#results-empty");
@@ -53,7 +58,6 @@ function start(file) {
   state.file = file;
   state.faceId = null;
   state.faceIndex = 0;
-  state.threshold = null;
   state.objectUrl = URL.createObjectURL(file);
   setQueryImage(state.objectUrl);
   queryImage.alt = `Your query photo, ${file.name || "pasted image"}`;
@@ -109,7 +113,7 @@ async function search() {
 }
 
 function render() {
-  const { query_faces: faces, face_index: chosen, matches, threshold, max_distance: maxDistance } = state.result;
+  const { query_faces: faces, face_index: chosen, matches, operating_points: points } = state.result;
   if (!state.faceId) {
     const several = faces.length > 1;
     drawFaceBoxes(
@@ -137,17 +141,12 @@ function render() {
       ? `${faces.length} faces found. Searching for face ${chosen + 1}; click another box (or Tab to it and press Enter) to search for that face.`
       : "One face found.";
   }
-  slider.max = String(maxDistance);
-  if (state.threshold === null) state.threshold = Math.min(threshold, maxDistance);
-  slider.value = String(state.threshold);
-  labelSlider();
   $("#threshold-box").hidden = false;
-  $("#threshold-marks").replaceChildren(h("option", { value: String(threshold), label: "same person" }));
 
   results.replaceChildren(
     ...matches.map((match, i) => {
       const name = match.person?.name;
-      const percent = similarity(match.distance);
+      const [, closeness] = CLOSENESS.find(([key]) => match.distance < points[key].max_distance) ?? [null, "Unlikely"];
       return h(
         "li",
         { dataset: { distance: match.distance } },
@@ -172,10 +171,9 @@ function render() {
             h(
               "span",
               { class: "similarity" },
-              h("span", {}, h("strong", { text: `${percent}%` }), " similar"),
-              h("span", { class: "muted", text: `distance ${match.distance.toFixed(3)}` }),
+              h("span", { class: "closeness", text: closeness }),
+              h("span", { class: "muted", text: match.distance.toFixed(2), title: "distance (0: the same face)" }),
             ),
-            h("span", { class: "simbar", "aria-hidden": "true" }, h("span", { style: { width: `${percent}%` } })),
           ),
         ),
       );
@@ -184,16 +182,19 @@ function render() {
   filter();
 }
 
-/** The threshold in words, beside the slider and for screen readers. */
-function labelSlider() {
-  const distance = state.threshold;
-  sliderValue.value = `${distance.toFixed(2)} · ≥ ${similarity(distance)}%`;
-  slider.setAttribute("aria-valuetext", `${distance.toFixed(2)}, ${similarity(distance)}% similarity`);
+/** One in how many pairs of different people is this close, in words. */
+function oneIn(rate) {
+  return `about 1 in ${Math.round(1 / rate).toLocaleString("en")}`;
 }
 
 function filter() {
   if (!state.result) return;
-  const limit = state.threshold;
+  const point = state.result.operating_points[state.strictness];
+  const limit = point.max_distance;
+  $("#threshold-details").textContent =
+    `${choices.find((c) => c.checked).parentElement.textContent.trim()} shows faces closer than ${limit.toFixed(2)} ` +
+    `(Euclidean distance between the faces' embeddings; 0 is the same face, 2 the farthest): ` +
+    `${oneIn(point.false_accept_rate)} pairs of different people are that close (measured on LFW).`;
   let shown = 0;
   for (const item of results.children) {
     const visible = Number(item.dataset.distance) <= limit + 1e-9;
@@ -202,20 +203,20 @@ function filter() {
   }
   const total = state.result.matches.length;
   summary.textContent = total
-    ? `${plural(shown, "match", "matches")} within distance ${limit.toFixed(2)} (at least ${similarity(limit)}% similar)` +
-      (shown < total ? `; ${total - shown} weaker hidden.` : ".")
+    ? plural(shown, "match", "matches") + (shown < total ? `; ${total - shown} weaker hidden.` : ".")
     : "";
   empty.hidden = shown > 0;
   empty.querySelector("p").textContent = total
-    ? "No match is this close. Move the slider right to see weaker matches."
+    ? "No match is this sure. Choose Loose to see weaker matches."
     : "No stored face resembles this one. Upload more photos on the Photos page.";
 }
 
-slider.addEventListener("input", () => {
-  state.threshold = Number(slider.value);
-  labelSlider();
-  filter();
-});
+for (const choice of choices) {
+  choice.addEventListener("change", () => {
+    state.strictness = choice.value;
+    filter();
+  });
+}
 
 $("#query-pick").addEventListener("click", () => fileInput.click());
 fileInput.addEventListener("change", () => start(fileInput.files[0]));
@@ -242,7 +243,6 @@ ready.then(() => {
 const faceParam = new URLSearchParams(location.search).get("face");
 if (faceParam && /^\d+$/.test(faceParam)) {
   state.faceId = Number(faceParam);
-  state.threshold = null;
   setQueryImage(`/api/faces/${state.faceId}/crop`);
   queryImage.alt = "The stored face searched for";
   hint.textContent = "A face from your library; the matches are its other appearances.";
