@@ -11,12 +11,12 @@ from typing import TypeVar, overload
 import numpy as np
 
 from embeddings.alignment import align_batch
-from embeddings.detection import DEFAULT_MAX_SIDE, DEFAULT_THRESHOLDS, Detector
+from embeddings.detection import DEFAULT_MAX_SIDE, DEFAULT_THRESHOLDS, Detector, box_landmarks
 from embeddings.encoders import Encoder, EncoderSpec, get_spec, load_encoder
 from embeddings.errors import NoFaceError
 from embeddings.io import Source, read
 from embeddings.quality import measure
-from embeddings.types import Detection, Face, Verification
+from embeddings.types import Box, Detection, Face, Verification
 from embeddings.weights import DEFAULT_DIR as DEFAULT_WEIGHTS_DIR
 
 Found = TypeVar("Found", Detection, Face)
@@ -124,20 +124,47 @@ class FacePipeline:
             found.extend(detections)
         size = self.spec.input_size
         every_crop = np.concatenate(crops) if crops else np.zeros((0, size, size, 3), np.float32)
-        vectors = self._embed(every_crop)
-        every_detection = [d for faces in found for d in faces]
-        qualities = measure(
-            np.array([d.box for d in every_detection]), np.array([d.landmarks for d in every_detection]), every_crop
-        )
-        faces = [
-            Face(d.box, d.landmarks, d.score, q, np.rint(crop).astype(np.uint8), vector, self.spec.model_id)
-            for d, q, crop, vector in zip(every_detection, qualities, every_crop, vectors, strict=True)
-        ]
+        faces = self._faces([d for faces in found for d in faces], every_crop, "detector")
         result, start = [], 0
         for detections in found:
             result.append(faces[start : start + len(detections)])
             start += len(detections)
         return result
+
+    def encode_box(self, image: Source, box: Box) -> Face:
+        """The face inside `box` (x1, y1, x2, y2 in pixels of the image as read), drawn by a person around a face the
+        detector missed, aligned and encoded like a detected one; the face keeps `box` as drawn.
+
+        Its landmarks are O-Net's on the box when O-Net calls it a face (probability at least the detector's last
+        threshold) and they lie in the box (`landmarks_source` "onet", `score` that probability), else the box's
+        geometry (`box_landmarks`; "box", `score` 0): a face too turned or blurred for O-Net is still encoded, less
+        precisely aligned.
+        """
+        pixels = read(image)
+        x1, y1, x2, y2 = (float(v) for v in box)
+        height, width = pixels.shape[:2]
+        if not (0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height):
+            raise ValueError(f"box {box} is not a box inside the {width}x{height} image")
+        found = self.detector.landmark(pixels, (x1, y1, x2, y2))
+        inside = np.all((found.landmarks >= [x1, y1]) & (found.landmarks <= [x2, y2]))  # not a neighbour's face
+        if found.score >= self.detector.thresholds[2] and inside:
+            drawn, source = Detection((x1, y1, x2, y2), found.landmarks, found.score), "onet"
+        else:
+            drawn, source = Detection((x1, y1, x2, y2), box_landmarks((x1, y1, x2, y2)), 0.0), "box"
+        crops = align_batch([pixels], [drawn.landmarks[None]], self.spec.template, self.spec.input_size, np.float32)
+        return self._faces([drawn], crops, source)[0]
+
+    def _faces(self, detections: list[Detection], crops: np.ndarray, landmarks_source: str) -> list[Face]:
+        """Encoded faces of aligned float crops, one per detection, in order."""
+        vectors = self._embed(crops)
+        qualities = measure(np.array([d.box for d in detections]), np.array([d.landmarks for d in detections]), crops)
+        return [
+            Face(
+                d.box, d.landmarks, d.score, q, np.rint(crop).astype(np.uint8), vector, self.spec.model_id,
+                landmarks_source,
+            )
+            for d, q, crop, vector in zip(detections, qualities, crops, vectors, strict=True)
+        ]  # fmt: skip
 
     def _embed(self, crops: np.ndarray) -> np.ndarray:
         if not len(crops):

@@ -37,7 +37,7 @@ class Quality:
 
 @dataclass(frozen=True, eq=False)
 class Face:
-    """A detected, aligned and encoded face."""
+    """A detected (or drawn), aligned and encoded face."""
 
     box: Box
     landmarks: np.ndarray
@@ -46,6 +46,9 @@ class Face:
     crop: np.ndarray  # aligned RGB uint8 crop at the encoder's input size
     embedding: np.ndarray  # float32, L2-normalised, shape (dim,)
     model_id: str  # versioned encoder id: vectors of different model_ids are never compared
+    # "detector": found by detection; for a box drawn by a person (`FacePipeline.encode_box`), "onet": O-Net placed
+    # the landmarks in it, "box": O-Net saw no face there and they were placed by the box's geometry
+    landmarks_source: str = "detector"
 
 
 @dataclass(frozen=True)

@@ -165,13 +165,13 @@ class FaceAdmin(LibraryScopedAdmin):
     list_display = ("crop_thumbnail", "id", "photo_link", "index", "person", "assignment", "score", "box_size",
                     "sharpness", "yaw", "model_id")  # fmt: skip
     list_display_links = ("crop_thumbnail", "id")
-    list_filter = ("library", "model_id", "assignment", ("person", admin.EmptyFieldListFilter),
+    list_filter = ("library", "model_id", "source", "assignment", ("person", admin.EmptyFieldListFilter),
                    ("person", admin.RelatedOnlyFieldListFilter))  # fmt: skip
     search_fields = ("person__name", "photo__original_name", "=photo__id")
     list_select_related = ("person", "photo")
     actions = ("assign_to_person", "unassign")
     fields = ("crop_large", "photo_preview", "photo", "index", "person", "assignment", "assignment_distance",
-              "score", "box", "landmarks", "box_size", "sharpness", "yaw", "pitch", "roll", "model_id",
+              "source", "score", "box", "landmarks", "box_size", "sharpness", "yaw", "pitch", "roll", "model_id",
               "created_at")  # fmt: skip
     readonly_fields = fields
 

@@ -1,4 +1,4 @@
-"""REST API of the write path: photos (upload, list, detail, image, delete), faces (list, crop, assign), jobs.
+"""REST API of the write path: photos (upload, list, detail, image, delete), faces (list, crop, assign, draw), jobs.
 
 Views are thin: validate with an InputSerializer/FilterSerializer, call one service or selector, serialize out.
 """
@@ -37,7 +37,7 @@ from facesearch.libraries.access import Caller, object_get
 from facesearch.libraries.models import Scope
 from facesearch.people.models import Person
 from facesearch.people.services import faces_assign, faces_unassign
-from facesearch.photos import ingest, selectors, services
+from facesearch.photos import drawing, ingest, selectors, services
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 from facesearch.photos.storage import photo_file_path
 
@@ -318,6 +318,62 @@ class PhotoImageApi(APIView):
         return response
 
 
+DRAW_ERRORS = error_responses(
+    {
+        409: "the box covers a face of the photo already (`extra.face` names it), or the photo is not processed",
+        429: "over the upload rate, or the server is busy with other inferences; retry after `Retry-After`",
+    }
+)
+
+
+class PhotoFaceDrawApi(APIView):
+    throttle_classes = [*APIView.throttle_classes, WriteScopedRateThrottle]
+    throttle_scope = "upload"  # it runs the networks, as an upload's processing does
+    scopes = {"POST": Scope.UPLOAD}
+
+    class InputSerializer(serializers.Serializer):
+        box = serializers.ListField(
+            child=serializers.FloatField(), min_length=4, max_length=4,
+            help_text="[x1, y1, x2, y2] in pixels of the upright photo, like every face's `box`",
+        )  # fmt: skip
+        person_id = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, help_text="name the face at once (needs `manage`)"
+        )
+
+        class Meta:
+            ref_name = "FaceDraw"
+
+    @extend_schema(
+        operation_id="photos_faces_draw",
+        request=InputSerializer,
+        responses={
+            201: FaceOutputSerializer,
+            **ERRORS,
+            **NOT_FOUND,
+            **DRAW_ERRORS,
+            **UNSUPPORTED_MEDIA_TYPE,
+        },
+        description=(
+            "Add a face the detector missed: the face inside `box` is landmarked (MTCNN's O-Net, or the box's "
+            "geometry when O-Net sees no face there: then `score` is 0), aligned and encoded like a detected one, "
+            "and stored with `source` drawn. A box outside the photo, degenerate, or under FACESEARCH_MIN_FACE_SIZE "
+            "pixels a side is a 400."
+        ),
+    )
+    def post(self, request: Request, photo_id: int) -> Response:
+        caller = Caller.of(request)
+        photo = object_get(Photo.objects.all(), caller, Scope.UPLOAD, noun="photo", id=photo_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        person = None
+        if (person_id := serializer.validated_data.get("person_id")) is not None:
+            people = Person.objects.filter(library_id=photo.library_id)
+            person = object_get(people, caller, Scope.MANAGE, noun="person", id=person_id)
+        face = drawing.face_draw(caller=caller, photo=photo, box=serializer.validated_data["box"], person=person)
+        face = selectors.face_list(caller=caller).get(id=face.id)
+        return Response(FaceOutputSerializer(face, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
 # -------------------------------------------------------------------------------------------------------- faces
 
 
@@ -328,6 +384,7 @@ class FaceListApi(APIView):
         photo = serializers.IntegerField(required=False)
         model_id = serializers.CharField(required=False)
         assignment = serializers.ChoiceField(choices=Face.Assignment.choices, required=False)
+        source = serializers.ChoiceField(choices=Face.Source.choices, required=False, help_text="detected or drawn")
         ordering = serializers.ChoiceField(
             choices=[f"{sign}{field}" for field in ("id", "created_at", "score", "box_size") for sign in ("", "-")],
             required=False,

@@ -59,6 +59,10 @@ class Face(models.Model):
         ENROLLED = "enrolled"
         AUTOMATIC = "automatic"
 
+    class Source(models.TextChoices):
+        DETECTED = "detected"
+        DRAWN = "drawn"  # a box a person drew around a face the detector missed (`photos.drawing`)
+
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="faces")
     library = models.ForeignKey(
         "libraries.Library",
@@ -69,7 +73,10 @@ class Face(models.Model):
     index = models.PositiveSmallIntegerField(help_text="position within the photo, most prominent first")
     box = models.JSONField(help_text="[x1, y1, x2, y2] in photo pixels")
     landmarks = models.JSONField(help_text="5 [x, y] points: eyes, nose, mouth corners")
-    score = models.FloatField(help_text="detection confidence")
+    score = models.FloatField(help_text="detection confidence; for a drawn face O-Net's, 0 when it saw no face there")
+    source = models.CharField(
+        max_length=16, choices=Source.choices, default=Source.DETECTED, help_text="how the face was found"
+    )
     box_size = models.FloatField()
     sharpness = models.FloatField()
     yaw = models.FloatField()

@@ -54,7 +54,7 @@ class FaceFilter(django_filters.FilterSet):
 
     class Meta:
         model = Face
-        fields = ("person", "photo", "model_id", "assignment")
+        fields = ("person", "photo", "model_id", "assignment", "source")
 
 
 class JobFilter(django_filters.FilterSet):
@@ -265,15 +265,17 @@ def face_nearest_queryset(*, embedding: np.ndarray, limit: int, exact: bool, **c
     The `limit` nearest are found on the face table alone, in a subquery, and only they are joined to their photo and
     person: PostgreSQL joins before it sorts, so with the joins in the same query an exact scan looked up the photo of
     every candidate before keeping 10 (EXPLAIN ANALYZE on `benchmarks/search_libraries.py`'s data, 10,000 candidates of
-    1M faces: 96 ms, 17 ms with the subquery). The outer query has no LIMIT, so nothing invites the planner to walk the
-    graph a second time for it."""
+    1M faces: 96 ms, 17 ms with the subquery)."""
     vector = np.asarray(embedding, dtype=np.float32)
     distance = L2Distance("embedding", vector)
     order = distance + Value(0.0) if exact else distance
     nearest = face_nearest_candidates(**candidates).order_by(order).values("id")[:limit]
+    # The outer distance is the same plus 0: an expression the HNSW index cannot order by. Ordering by the plain
+    # distance, the planner could walk the graph for these 10 rows (stale row counts make it look cheap), and a walk
+    # without iterative scan returns only the ids it meets among its first ef_search: rows went missing.
     return (
         Face.objects.filter(id__in=nearest)
-        .annotate(distance=L2Distance("embedding", vector))
+        .annotate(distance=distance + Value(0.0))
         .order_by("distance")
         .select_related("photo", "person")
         .defer("crop", "embedding", "photo__error")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("photos/", api.PhotoListApi.as_view(), name="photo-list"),
     path("photos/<int:photo_id>/", api.PhotoDetailApi.as_view(), name="photo-detail"),
     path("photos/<int:photo_id>/image", api.PhotoImageApi.as_view(), name="photo-image"),
+    path("photos/<int:photo_id>/faces/", api.PhotoFaceDrawApi.as_view(), name="photo-face-draw"),
     path("faces/", api.FaceListApi.as_view(), name="face-list"),
     path("faces/<int:face_id>/", api.FaceDetailApi.as_view(), name="face-detail"),
     path("faces/<int:face_id>/crop", api.FaceCropApi.as_view(), name="face-crop"),

@@ -1,8 +1,9 @@
-// One photo: the image with its faces boxed and named; name a face (existing or new person), unassign, delete.
+// One photo: the image with its faces boxed and named; name a face (existing or new person), unassign, draw a face
+// the detector missed, delete.
 
 import { api, assignFaces, loadPeople, poll } from "../api.js";
 import { $, h } from "../dom.js";
-import { drawFaceBoxes, fitStage } from "../face_boxes.js";
+import { dragBox, drawFaceBoxes, fitStage } from "../face_boxes.js";
 import { formatBytes, formatDate, plural, similarity } from "../format.js";
 import { libraries, ready } from "../library.js";
 import { confirmDialog, showError, toast } from "../messages.js";
@@ -18,6 +19,8 @@ let active = activeFace;
 
 /** Whether your role in the photo's library lets you name its faces and delete it. */
 const canManage = () => libraries.may("manage", photo.library);
+/** Whether you may add faces to it (drawn by hand), as you may add photos. */
+const canDraw = () => libraries.may("upload", photo.library) && photo.status === "done";
 
 /** Resolves to the photo, or to null when it could not be loaded (the error is shown). */
 async function load() {
@@ -65,9 +68,12 @@ function render() {
     faces.map((face) => ({
       box: face.box,
       known: Boolean(face.person),
+      drawn: face.source === "drawn",
       active: face.id === active,
       label: face.person?.name ?? "?",
-      title: face.person ? `Face of ${face.person.name}` : "Unknown face: name it in the list",
+      title: `${face.person ? `Face of ${face.person.name}` : "Unknown face: name it in the list"}${
+        face.source === "drawn" ? " (drawn by hand)" : ""
+      }`,
     })),
     {
       size: { width: photo.width, height: photo.height },
@@ -77,6 +83,7 @@ function render() {
   );
   $("#face-list").replaceChildren(...faces.map(faceRow));
   $("#photo-danger").hidden = !canManage();
+  $("#draw-face").hidden = !canDraw();
 }
 
 function libraryText() {
@@ -184,6 +191,7 @@ function faceRow(face, i) {
       {},
       h("span", { class: "muted small", text: `Face ${i + 1} · ` }),
       nameNode,
+      face.source === "drawn" ? h("span", { class: "muted small", text: " · drawn by hand" }) : null,
       face.assignment === "automatic"
         ? h("span", {
             class: "muted small",
@@ -203,6 +211,33 @@ async function refresh(faceId) {
   render();
   if (faceId) select(faceId);
 }
+
+$("#add-face").addEventListener("click", async () => {
+  const button = $("#add-face");
+  const hint = $("#draw-hint");
+  const idle = hint.textContent;
+  button.disabled = true;
+  hint.textContent = "Drag a box around the face on the photo (Escape cancels).";
+  try {
+    const box = await dragBox(image, { size: { width: photo.width, height: photo.height } });
+    if (!box) return;
+    if (box[2] - box[0] < 1 || box[3] - box[1] < 1) {
+      toast("Drag to draw a box around the face.", "error");
+      return;
+    }
+    hint.textContent = "Finding the face in the box…";
+    const face = await api(`/api/photos/${photoId}/faces/`, { method: "POST", json: { box } });
+    showError(errorBox, null);
+    toast("Face added: name it in the list.");
+    await refresh(face.id);
+    select(face.id, true);
+  } catch (error) {
+    showError(errorBox, error);
+  } finally {
+    button.disabled = false;
+    hint.textContent = idle;
+  }
+});
 
 $("#delete-photo").addEventListener("click", async () => {
   const ok = await confirmDialog({
