@@ -1,10 +1,11 @@
 """Suggested people: which linkage, and which distance cut, groups unknown faces into one person per group?
 
-    .venv/bin/python benchmarks/clustering.py
+    .venv/bin/python benchmarks/clustering.py [--encoder NAME]
 
 Real LFW faces (the cached embeddings of benchmarks/search.py: people with 2+ images, at most 20 each, and 600
-one-image people). Each run clusters a window of random faces, as the unknown-faces page does with the newest
-unassigned faces, and scores the groups of 2+ faces against the LFW names:
+one-image people). Each run clusters a window of random faces with the batch rule (`embeddings.cluster`, which
+chose the linkage and the cut; `benchmarks/grouping.py` runs the product's incremental grouping over all of LFW),
+and scores the groups of 2+ faces against the LFW names:
 
 - precision: of the face pairs put in one group, the share that are one person (a wrong pair is a wrong suggestion);
 - recall: of the same-person pairs in the window, the share put in one group (a missed pair is more clicking);
@@ -21,6 +22,7 @@ and the person is suggested when that distance is within the cut. The last table
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 import tracemalloc
@@ -31,6 +33,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from identify import grid_shift  # the cuts below are facenet's; another encoder's move with its threshold
 from search import lfw_embeddings
 
 from embeddings import cluster, get_spec, same_person
@@ -60,7 +63,7 @@ def score(names: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     }
 
 
-def person_suggestions(real, group_distance: float) -> dict[float, dict[str, float]]:
+def person_suggestions(real, group_distance: float, cuts: tuple[float, ...]) -> dict[float, dict[str, float]]:
     """Per cut: share of suggestions that are right, of enrolled people's groups named right, of strangers' named."""
     _, owner, counts = np.unique(real.names, return_inverse=True, return_counts=True)
     outcomes = []  # (group's person is enrolled, nearest enrolled face is theirs, its distance to the mean face)
@@ -79,7 +82,7 @@ def person_suggestions(real, group_distance: float) -> dict[float, dict[str, flo
             outcomes.append((person in enrolled, owner[gallery[nearest]] == person, distances[nearest]))
     known, right, distance = (np.array(column) for column in zip(*outcomes, strict=True))
     results = {}
-    for cut in (*PERSON_CUTS, real.threshold):
+    for cut in sorted({*cuts, group_distance, real.threshold}):
         named = same_person(distance, cut)  # as `face_groups_suggested` names a group (`face_nearest`'s cut)
         results[cut] = {
             "right": (named & right).sum() / max(named.sum(), 1),
@@ -90,7 +93,11 @@ def person_suggestions(real, group_distance: float) -> dict[float, dict[str, flo
 
 
 def main() -> None:
-    real = lfw_embeddings()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--encoder", default="facenet")
+    encoder = parser.parse_args().encoder
+    real = lfw_embeddings(encoder=encoder)
+    shift = grid_shift(real.threshold)
     print(f"{len(real.names):,} LFW faces, model {real.model_id}; windows of {WINDOW} random faces, {len(SEEDS)} seeds")
     windows = []
     for seed in SEEDS:
@@ -104,7 +111,7 @@ def main() -> None:
     print("|----------|-----:|----------:|-------:|------------:|--------:|-------:|--------:|")
     for method in METHODS:
         trees = [(names, linkage(vectors, method=method, metric="euclidean")) for names, vectors in windows]
-        for cut in CUTS:
+        for cut in (round(cut + shift, 3) for cut in CUTS):
             runs = [score(names, fcluster(tree, cut, criterion="distance")) for names, tree in trees]
             m = {key: np.mean([run[key] for run in runs]) for key in runs[0]}
             print(
@@ -112,12 +119,13 @@ def main() -> None:
                 f"| {m['grouped']:>7.1%} | {m['groups']:>6.0f} | {m['largest']:>7.0f} |"
             )
     print()
-    group_distance = get_spec("facenet").group_distance
+    group_distance = get_spec(encoder).group_distance
     print(f"Naming groups (average linkage at group_distance {group_distance}) after an enrolled person:")
     print()
     print("|   cut | suggestions right | enrolled people's groups named | strangers' groups named |")
     print("|------:|------------------:|-------------------------------:|------------------------:|")
-    for cut, m in person_suggestions(real, group_distance).items():
+    person_cuts = tuple(round(cut + shift, 3) for cut in PERSON_CUTS)
+    for cut, m in person_suggestions(real, group_distance, person_cuts).items():
         print(f"| {cut:.3f} | {m['right']:>17.1%} | {m['recall']:>30.1%} | {m['strangers']:>23.1%} |")
     print()
     print("| window | embeddings.cluster | peak memory |")

@@ -28,3 +28,19 @@ def test_no_vectors_or_one_vector_makes_no_group():
     assert cluster(np.zeros((0, 128), np.float32), 0.8) == []
     assert cluster(_line(0.0), 0.8) == []
     assert [group.tolist() for group in cluster(_line(0.0), 0.8, min_size=1)] == [[0]]
+
+
+def test_cannot_link_keeps_two_faces_of_one_photo_apart_and_changes_nothing_else():
+    """Rows 0 and 1 are one photo: without the labels the three are one group; with them, 2 goes with the nearer 1."""
+    vectors = _line(0.0, 0.1, 0.5, 5.0, 5.1)
+    assert [group.tolist() for group in cluster(vectors, 0.6)] == [[0, 1, 2], [3, 4]]
+    grouped = cluster(vectors, 0.6, cannot_link=["a", "a", "b", "c", "d"])
+    assert [group.tolist() for group in grouped] == [[1, 2], [3, 4]]
+    assert [g.tolist() for g in cluster(vectors, 0.6, cannot_link=["a", "b", "c", "d", "e"])] == [[0, 1, 2], [3, 4]]
+
+
+def test_two_groups_sharing_a_photo_are_never_merged():
+    """(0, 1) and (2, 3) average 0.3 apart, but rows 0 and 3 are one photo: average linkage must not join them."""
+    vectors = _line(0.0, 0.1, 0.3, 0.4)
+    assert len(cluster(vectors, 0.5)) == 1
+    assert [group.tolist() for group in cluster(vectors, 0.5, cannot_link=[1, 2, 3, 1])] == [[0, 1], [2, 3]]

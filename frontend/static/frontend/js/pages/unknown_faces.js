@@ -139,7 +139,11 @@ function suggestionCard(group, number) {
     ),
   );
   const submit = h("button", { type: "submit", class: "btn btn-primary" });
-  const card = h("li", { class: "card suggestion", dataset: { faces: group.faces.map((face) => face.id).join(" ") } });
+  const card = h("li", {
+    class: `card suggestion${group.review ? " suggestion-review" : ""}`,
+    dataset: { faces: group.faces.map((face) => face.id).join(" "), review: group.review ? "true" : "false" },
+    title: group.review ? "Close to the naming threshold: not named automatically, check before naming" : null,
+  });
   const ticked = () => boxes.filter((box) => box.checked).map((box) => Number(box.value));
   const update = () => {
     const count = ticked().length;
@@ -172,7 +176,7 @@ function suggestionCard(group, number) {
     if (!ids.length || !pick) return;
     submit.disabled = true;
     try {
-      await nameFaces(ids, pick, library);
+      await nameFaces(ids, pick, library, { suggested: true });
       reload();
     } catch (error) {
       showError($("#suggestions-error"), error);
@@ -183,7 +187,8 @@ function suggestionCard(group, number) {
     ? h(
         "span",
         {},
-        "Looks like ",
+        group.review ? h("span", { class: "badge badge-warn review-flag", text: "Check" }) : null,
+        group.review ? " Might be " : "Looks like ",
         h("a", { href: `/people/${group.person.id}/`, text: group.person.name }),
         ` (${similarity(group.distance)}% similar)`,
       )
@@ -219,7 +224,7 @@ async function loadSuggestions() {
     const result = await api(libraries.url(`/api/people/suggestions/?limit=${SUGGESTED_GROUPS}`));
     const among =
       result.considered < result.unassigned
-        ? `the ${result.considered} newest of ${plural(result.unassigned, "unknown face")}`
+        ? `the ${result.considered} grouped so far of ${plural(result.unassigned, "unknown face")}`
         : plural(result.unassigned, "unknown face");
     const target = libraries.target;
     let where = "";
@@ -238,8 +243,8 @@ async function loadSuggestions() {
 }
 
 /** Give faces of `library` one name, then reload what that changes: the people (for the pickers), the suggestions. */
-async function nameFaces(ids, pick, library) {
-  const person = await assignFaces(ids, pick, library);
+async function nameFaces(ids, pick, library, options = {}) {
+  const person = await assignFaces(ids, pick, library, options);
   await loadPicker(); // before the toast: whoever names the next faces uses the new picker, not the one it replaces
   toast(`${plural(ids.length, "face")} assigned to ${person.name}.`);
   await loadSuggestions();
