@@ -1,5 +1,5 @@
 """REST API of people: create, list (with face counts and covers), rename, hide, delete, enrol and remove faces,
-reject faces ("not them") and undo, merge.
+reject faces ("not them") and undo, merge and undo a merge, split, and a person's history.
 
 Views are thin: validate with an InputSerializer/FilterSerializer, call one service or selector, serialize out.
 Face shapes, errors and person references are facesearch/core/api.py's, so clients see one `Face` everywhere.
@@ -35,7 +35,7 @@ from facesearch.libraries.api import ErasureReceiptSerializer
 from facesearch.libraries.erasure import person_erase
 from facesearch.libraries.models import Scope
 from facesearch.people import selectors, services
-from facesearch.people.models import Person
+from facesearch.people.models import AssignmentEvent, Person
 from facesearch.photos.models import Face
 
 ERRORS = {**error_responses({400: "invalid input; nothing changed"}), **NOT_AUTHENTICATED}
@@ -223,6 +223,9 @@ class PersonDetailApi(APIView):
 class PersonFaceListApi(APIView):
     class InputSerializer(serializers.Serializer):
         face_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+        suggested = serializers.BooleanField(
+            required=False, default=False, help_text="the faces were a suggested group (the history records it)"
+        )
 
         class Meta:
             ref_name = "PersonEnrol"
@@ -256,6 +259,7 @@ class PersonFaceListApi(APIView):
         assigned = services.faces_assign(
             person=person, face_ids=serializer.validated_data["face_ids"], how=Face.Assignment.ENROLLED,
             caller=Caller.of(request),
+            source=AssignmentEvent.How.SUGGESTION if serializer.validated_data["suggested"] else None,
         )  # fmt: skip
         return Response({"assigned": assigned, "person": _person_data(request, person_id)})
 
@@ -341,21 +345,189 @@ class PersonMergeApi(APIView):
         class Meta:
             ref_name = "PersonMerge"
 
+    class OutputSerializer(PersonOutputSerializer):
+        class MergedSerializer(serializers.Serializer):
+            id = serializers.IntegerField(help_text="undo it with POST merges/{id}/undo/")
+            moved = serializers.IntegerField(help_text="faces moved here")
+            left_unassigned = serializers.ListField(
+                child=serializers.IntegerField(), source="left_rejected",
+                help_text="faces of the other left unassigned: rejected for this person",
+            )  # fmt: skip
+            same_photo = serializers.ListField(
+                child=serializers.IntegerField(), source="left_same_photo",
+                help_text="faces of the other left unassigned: in a photo where this person already has a face",
+            )  # fmt: skip
+
+            class Meta:
+                ref_name = "Merged"
+
+        merge = MergedSerializer()
+
+        class Meta:
+            ref_name = "PersonMerged"
+
     @extend_schema(
         operation_id="people_merge",
         request=InputSerializer,
-        responses={200: PersonOutputSerializer, **ERRORS, **NOT_FOUND, **UNSUPPORTED_MEDIA_TYPE},
+        responses={200: OutputSerializer, **ERRORS, **NOT_FOUND, **UNSUPPORTED_MEDIA_TYPE},
         description="Moves the other person's faces here and deletes it; this person keeps its name and cover. A face "
-        "of the other that was rejected for this person is left unassigned instead, and the other's rejections become "
-        "this person's.",
+        "of the other that was rejected for this person, or that is in a photo where this person already has a face, "
+        "is left unassigned instead; the other's rejections become this person's. The merge can be undone.",
     )
     def post(self, request: Request, person_id: int) -> Response:
         person = _person(request, person_id, Scope.MANAGE)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         other = _person(request, serializer.validated_data["other_id"], Scope.MANAGE)
-        services.person_merge(person=person, other=other, caller=Caller.of(request))
-        return Response(_person_data(request, person_id))
+        merge = services.person_merge(person=person, other=other, caller=Caller.of(request))
+        merged = selectors.person_list(caller=Caller.of(request)).get(id=person_id)
+        merged.merge = merge
+        return Response(self.OutputSerializer(merged, context={"request": request}).data)
+
+
+class PersonMergeUndoApi(APIView):
+    @extend_schema(
+        operation_id="people_merges_undo",
+        request=None,
+        responses={
+            200: OpenApiResponse(PersonOutputSerializer, description="the merged person, back"),
+            **ERRORS,
+            **NOT_FOUND,
+            **error_responses({409: "already undone, or some of its faces changed since (`extra.face_ids`)"}),
+        },
+        description="Undoes a merge into this person: the other person comes back (same id) with exactly the faces "
+        "it had (those the merge left unassigned too), their assignments, its rejections, notes and marks. Refused "
+        "while any of those faces changed since the merge.",
+    )
+    def post(self, request: Request, person_id: int, merge_id: int) -> Response:
+        person = _person(request, person_id, Scope.MANAGE)
+        merge = person.merges.filter(id=merge_id).first()
+        if merge is None:
+            raise ApplicationError("No such merge.", {"merge_id": merge_id}, status=404)
+        other = services.merge_undo(merge=merge, caller=Caller.of(request))
+        return Response(_person_data(request, other.pk))
+
+
+class HistoryOutputSerializer(serializers.Serializer):
+    class MergeRefSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        other_name = serializers.CharField(help_text="who was merged in")
+        undone_at = serializers.DateTimeField(allow_null=True)
+
+        class Meta:
+            ref_name = "MergeRef"
+
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField(source="created_at")
+    how = serializers.ChoiceField(choices=AssignmentEvent.How.choices)
+    face_id = serializers.IntegerField()
+    crop_url = serializers.SerializerMethodField()
+    person = PersonRefSerializer(allow_null=True, help_text="whose the face became; null: unassigned")
+    previous_person = PersonRefSerializer(allow_null=True, help_text="whose it was; null: nobody's (or deleted)")
+    assignment = serializers.CharField(help_text="the face's assignment after: manual, enrolled, automatic or empty")
+    distance = serializers.FloatField(allow_null=True, help_text="identification's distance, when automatic")
+    by = serializers.CharField(source="created_by", help_text="username, key:<name>, or empty for the system")
+    merge = MergeRefSerializer(allow_null=True)
+
+    class Meta:
+        ref_name = "AssignmentEvent"
+
+    def get_crop_url(self, event: AssignmentEvent) -> str:
+        return face_crop_url(self.context, event.face_id)
+
+
+class PersonHistoryApi(APIView):
+    @extend_schema(
+        operation_id="people_history",
+        parameters=[PageFilterSerializer],
+        responses={200: page_schema(HistoryOutputSerializer), **ERRORS, **NOT_FOUND},
+        description="Every change of a face to or from this person, newest first, with how it was made (by hand, "
+        "enrolled, automatically with its distance, from a suggestion, a merge, a split, removed, rejected) and by "
+        "whom. A deleted face or person takes its changes with it.",
+    )
+    def get(self, request: Request, person_id: int) -> Response:
+        return list_response(
+            request,
+            self,
+            filter_serializer_class=PageFilterSerializer,
+            selector=lambda caller, filters: selectors.person_history(person=_person(request, person_id)),
+            output_serializer_class=HistoryOutputSerializer,
+        )
+
+
+class PersonSplitApi(APIView):
+    scopes = {"GET": Scope.SEARCH, "POST": Scope.MANAGE}  # who looks like whom: an identity operation, like a search
+
+    class InputSerializer(serializers.Serializer):
+        face_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+        person_id = serializers.IntegerField(required=False, min_value=1, help_text="an existing person to move to")
+        name = serializers.CharField(required=False, max_length=200, help_text="or a new person's name")
+
+        class Meta:
+            ref_name = "PersonSplit"
+
+        def validate(self, data: dict) -> dict:
+            if ("person_id" in data) == bool(data.get("name", "").strip()):
+                raise serializers.ValidationError("Give either person_id or name.")
+            return data
+
+    class OutputSerializer(serializers.Serializer):
+        class GroupSerializer(serializers.Serializer):
+            faces = FaceOutputSerializer(many=True)
+            distance = serializers.FloatField(help_text="from the group's mean face to the person's")
+
+            class Meta:
+                ref_name = "SplitGroup"
+
+        kept = FaceOutputSerializer(many=True, help_text="the largest group, and the groups near it: the person")
+        groups = GroupSerializer(many=True, help_text="faces that look like someone else, largest group first")
+        max_distance = serializers.FloatField(help_text="the grouping cut (the encoder's group_distance)")
+        offer_distance = serializers.FloatField(help_text="a group farther than this from the person is offered")
+
+        class Meta:
+            ref_name = "PersonSplitGroups"
+
+    @extend_schema(
+        operation_id="people_split_groups",
+        responses={200: OutputSerializer, **ERRORS, **NOT_FOUND},
+        description="The person's faces grouped as the suggestions group unknown faces (two faces of one photo never "
+        "together): the largest group is the person; another group is offered as someone else when its mean face is "
+        "farther from the person's than the encoder's 1:1 threshold (`offer_distance`), else it is kept.",
+    )
+    def get(self, request: Request, person_id: int) -> Response:
+        person = _person(request, person_id, Scope.SEARCH)
+        split = services.person_split_show(caller=Caller.of(request), person=person)
+        return Response(self.OutputSerializer(split, context={"request": request}).data)
+
+    @extend_schema(
+        operation_id="people_split",
+        request=InputSerializer,
+        responses={
+            200: inline_serializer(
+                name="PersonSplitResult",
+                fields={"moved": serializers.IntegerField(), "person": PersonOutputSerializer()},
+            ),
+            **ERRORS,
+            **NOT_FOUND,
+            **UNSUPPORTED_MEDIA_TYPE,
+        },
+        description="Moves some of this person's faces to another person of the library (`person_id`) or to a new one "
+        "(`name`), in one step. Ids that are not this person's faces: 404, no change.",
+    )
+    def post(self, request: Request, person_id: int) -> Response:
+        person = _person(request, person_id, Scope.MANAGE)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        caller = Caller.of(request)
+        to = None
+        if "person_id" in data:
+            people = Person.objects.filter(library_id=person.library_id)
+            to = object_get(people, caller, Scope.MANAGE, noun="person", id=data["person_id"])
+        to = services.person_split(
+            person=person, face_ids=data["face_ids"], to=to, name=data.get("name", ""), caller=caller
+        )
+        return Response({"moved": len(set(data["face_ids"])), "person": _person_data(request, to.pk)})
 
 
 class PersonSuggestionListApi(APIView):
@@ -366,23 +538,25 @@ class PersonSuggestionListApi(APIView):
         library = serializers.IntegerField(
             required=False, min_value=1, help_text="whose unknown faces; default: your personal library (or a key's)"
         )
-        max_distance = serializers.FloatField(
-            required=False, min_value=0.0, max_value=2.0, help_text="default: the encoder's group_distance"
-        )
 
     class OutputSerializer(serializers.Serializer):
         class GroupSerializer(serializers.Serializer):
+            id = serializers.IntegerField(help_text="the stored group (changes when maintenance re-clusters it)")
             faces = FaceOutputSerializer(many=True)
             person = PersonRefSerializer(allow_null=True, help_text="the enrolled person these faces look like")
             distance = serializers.FloatField(allow_null=True, help_text="from the group's mean face to that person")
+            review = serializers.BooleanField(
+                help_text="the distance is in the margin just under the cut: look before naming (not named "
+                "automatically)"
+            )
 
             class Meta:
                 ref_name = "SuggestedGroup"
 
         groups = GroupSerializer(many=True)
-        considered = serializers.IntegerField(help_text="newest unassigned faces that were grouped")
+        considered = serializers.IntegerField(help_text="unassigned faces grouping has placed so far")
         unassigned = serializers.IntegerField(help_text="all unassigned faces")
-        max_distance = serializers.FloatField()
+        max_distance = serializers.FloatField(help_text="the average-linkage cut the groups were made at")
 
         class Meta:
             ref_name = "SuggestedPeople"
@@ -393,8 +567,10 @@ class PersonSuggestionListApi(APIView):
         responses={200: OutputSerializer, **ERRORS, **LIBRARY_NOT_FOUND},
         description="Unassigned faces grouped as one person each (largest groups first), each group named after "
         "the enrolled person it looks like, if any (never a hidden person, nor one a face of the group was rejected "
-        "for). Faces that look like nobody else are not in a group. "
-        "Computed on request from the newest unassigned faces; nothing is assigned until a client enrols them.",
+        "for, nor one who already has a face in one of its photos). Faces that look like nobody else are not in a "
+        "group; a single face is listed when it is near an enrolled person but in the review margin (`review`). "
+        "Groups are stored and kept up to date as faces arrive and by a periodic task, over every unassigned face; "
+        "nothing is assigned until a client enrols them.",
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)

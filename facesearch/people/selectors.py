@@ -1,5 +1,6 @@
-"""Reads about people: the list with face counts and covers, a person's faces and rejected faces, and suggested
-people."""
+"""Reads about people: the list with face counts and covers, a person's faces and rejected faces, their history and
+the groups a split would offer. (Suggested people, the stored groups of unknown faces, are read by
+`facesearch.grouping.selectors`.)"""
 
 from __future__ import annotations
 
@@ -8,17 +9,15 @@ from typing import Any
 
 import django_filters
 import numpy as np
-from django.conf import settings
-from django.db.models import Case, Count, F, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
-import embeddings
+from embeddings.splitting import split
 from facesearch.core.pipeline import get_pipeline
 from facesearch.libraries.access import Caller, in_libraries
-from facesearch.libraries.models import Library
-from facesearch.people.models import FaceRejection, Person
+from facesearch.people.models import AssignmentEvent, FaceRejection, Person
 from facesearch.photos.models import CONFIRMED, Face
-from facesearch.photos.selectors import FACE_LIST_FIELDS_DEFERRED, face_nearest
+from facesearch.photos.selectors import FACE_LIST_FIELDS_DEFERRED
 
 
 class PersonFilter(django_filters.FilterSet):
@@ -80,75 +79,53 @@ def person_rejections(*, person: Person) -> QuerySet[Face]:
     )
 
 
-NAMING_CANDIDATES = 10
-"""Nearest confirmed faces looked at to name a group: the nearest may belong to a person the group must not be named
-after (hidden, or rejected by one of its faces), and a person has several faces; 10 reaches the next person in the
-usual case at the cost of one index scan, and beyond them the group is left unnamed."""
-
-
-@dataclass(frozen=True)
-class FaceGroup:
-    """Unassigned faces that look like one person, and the enrolled person they look like, if any."""
-
-    faces: list[Face]  # newest first
-    person: Person | None
-    distance: float | None  # from the group's mean face to that person's nearest confirmed face
-
-
-@dataclass(frozen=True)
-class FaceGroups:
-    groups: list[FaceGroup]  # largest first
-    considered: int  # the newest unassigned faces that were grouped (at most FACESEARCH_GROUP_WINDOW)
-    unassigned: int  # all unassigned faces of the current encoder
-    max_distance: float
-
-
-def face_groups_suggested(*, library: Library, limit: int = 20, max_distance: float | None = None) -> FaceGroups:
-    """Suggested people of one library: its newest unassigned faces grouped by `embeddings.cluster`, largest groups
-    first, each named after the library's enrolled person whose nearest confirmed face is within `max_distance` of
-    the group's mean face. Hidden people, and people any face of the group was rejected for, are passed over.
-
-    Nothing is stored: groups are recomputed from the faces as they are now, so naming or deleting faces changes the
-    next answer. The cut defaults to the encoder's `group_distance` (stricter than the 1:1 threshold: a group is
-    many pairs, and naming a group of strangers after someone costs more than a missed suggestion).
-    """
-    spec = get_pipeline().spec
-    cut = spec.group_distance if max_distance is None else max_distance
-    unassigned = Face.objects.filter(library=library, person__isnull=True, model_id=spec.model_id, searchable=True)
-    rows = list(unassigned.order_by("-id").values_list("id", "embedding")[: settings.FACESEARCH_GROUP_WINDOW])
-    if not rows:
-        return FaceGroups(groups=[], considered=0, unassigned=0, max_distance=cut)
-    ids = np.array([face_id for face_id, _ in rows])
-    vectors = np.stack([np.asarray(vector, dtype=np.float32) for _, vector in rows])
-    clusters = embeddings.cluster(vectors, cut)[:limit]
-
-    shown = (
-        unassigned.defer(*FACE_LIST_FIELDS_DEFERRED)
-        .select_related("person")
-        .in_bulk([int(i) for members in clusters for i in ids[members]])
+def person_history(*, person: Person) -> QuerySet[AssignmentEvent]:
+    """Every change of a face to or from the person, and of faces their merges left unassigned, newest first."""
+    return (
+        AssignmentEvent.objects.filter(Q(person=person) | Q(previous_person=person) | Q(merge__person=person))
+        .select_related("person", "previous_person", "merge")
+        .order_by("-id")
     )
-    refused: dict[int, set[int]] = {}
-    for face_id, person_id in FaceRejection.objects.filter(face_id__in=list(shown)).values_list("face_id", "person_id"):
-        refused.setdefault(face_id, set()).add(person_id)
-    groups = []
-    for members in clusters:
-        mean = vectors[members].mean(axis=0)
-        nearest = face_nearest(
-            embedding=mean / np.linalg.norm(mean),
-            model_id=spec.model_id,
-            library_ids=[library.id],
-            limit=NAMING_CANDIDATES,
-            max_distance=cut,
-            confirmed_only=True,
-        )
-        not_them = set().union(*(refused.get(int(i), set()) for i in ids[members]))
-        match = next((f for f in nearest if not f.person.hidden and f.person_id not in not_them), None)
-        groups.append(
-            FaceGroup(
-                faces=[shown[int(i)] for i in ids[members]],
-                person=match.person if match else None,
-                distance=round(match.distance, 4) if match else None,
-            )
-        )
-    total = len(rows) if len(rows) < settings.FACESEARCH_GROUP_WINDOW else unassigned.count()
-    return FaceGroups(groups=groups, considered=len(rows), unassigned=total, max_distance=cut)
+
+
+@dataclass(frozen=True)
+class SplitGroup:
+    """Faces of a person that look like someone else: offered to be moved to another person."""
+
+    faces: list[Face]
+    distance: float  # from the group's mean face to the mean face of the person's kept faces
+
+
+@dataclass(frozen=True)
+class PersonSplit:
+    kept: list[Face]  # the largest group, and the groups near its mean: the person
+    groups: list[SplitGroup]  # largest first
+    max_distance: float  # the grouping cut
+    offer_distance: float  # a group farther than this from the person's mean face is offered
+
+
+def person_split_groups(*, person: Person) -> PersonSplit:
+    """A person's faces (of the current encoder) split by `embeddings.splitting.split`: grouped at the suggestions' cut
+    (`group_distance`), two faces of one photo never together; the largest group is the person, and another group is
+    offered as someone else when its mean face would not verify as the person's (over the encoder's 1:1 threshold)."""
+    spec = get_pipeline().spec
+    cut = spec.group_distance
+    rows = list(
+        Face.objects.filter(person=person, model_id=spec.model_id)
+        .order_by("id")
+        .values_list("id", "photo_id", "embedding")
+    )
+    ids = [face_id for face_id, _, _ in rows]
+    vectors = np.array([np.asarray(vector, dtype=np.float32) for _, _, vector in rows])
+    result = split(vectors, cut, spec.threshold, cannot_link=[photo_id for _, photo_id, _ in rows])
+    faces = Face.objects.defer(*FACE_LIST_FIELDS_DEFERRED).select_related("photo", "person").in_bulk(ids)
+
+    def newest_first(members: np.ndarray) -> list[Face]:
+        return [faces[ids[i]] for i in sorted(members, key=lambda i: -ids[i])]
+
+    return PersonSplit(
+        kept=newest_first(result.kept),
+        groups=[SplitGroup(faces=newest_first(members), distance=distance) for members, distance in result.offered],
+        max_distance=cut,
+        offer_distance=spec.threshold,
+    )

@@ -19,4 +19,9 @@ urlpatterns = [
         name="person-rejection",
     ),
     path("people/<int:person_id>/merge/", api.PersonMergeApi.as_view(), name="person-merge"),
+    path(
+        "people/<int:person_id>/merges/<int:merge_id>/undo/", api.PersonMergeUndoApi.as_view(), name="person-merge-undo"
+    ),
+    path("people/<int:person_id>/history/", api.PersonHistoryApi.as_view(), name="person-history"),
+    path("people/<int:person_id>/split/", api.PersonSplitApi.as_view(), name="person-split"),
 ]

@@ -120,7 +120,7 @@ def test_merge_moves_faces_keeps_name_and_cover_appends_notes_and_deletes_the_ot
     faces_assign(person=keep, face_ids=[keep_face.id])
     faces_assign(person=other, face_ids=[f.id for f in other_faces], how=Face.Assignment.ENROLLED)
 
-    merged = person_merge(person=keep, other=other)
+    merged = person_merge(person=keep, other=other).person
 
     assert not Person.objects.filter(id=other.id).exists()
     assert (merged.name, merged.cover_face_id) == ("Keep", keep_face.id)
@@ -136,7 +136,7 @@ def test_merge_takes_the_others_cover_when_the_person_has_none():
     keep, other = PersonFactory(), PersonFactory()
     face = FaceFactory()
     faces_assign(person=other, face_ids=[face.id])
-    assert person_merge(person=keep, other=other).cover_face_id == face.id
+    assert person_merge(person=keep, other=other).person.cover_face_id == face.id
 
 
 def test_a_person_cannot_be_merged_with_itself():

@@ -134,14 +134,16 @@ export function loadPeople(library = null) {
 
 /**
  * Enrol faces as the picked person, creating the person first when the pick is a new name: in `library`, the faces'
- * (a person names faces of their own library only). Returns the person.
+ * (a person names faces of their own library only). `suggested`: they were a suggested group (the person's history
+ * says so). Returns the person.
  */
-export async function assignFaces(faceIds, pick, library) {
+export async function assignFaces(faceIds, pick, library, { suggested = false } = {}) {
   let personId = pick.personId;
   if (pick.newName) {
     const person = await api("/api/people/", { method: "POST", json: { name: pick.newName, library } });
     personId = person.id;
   }
-  const result = await api(`/api/people/${personId}/faces/`, { method: "POST", json: { face_ids: faceIds } });
+  const json = suggested ? { face_ids: faceIds, suggested } : { face_ids: faceIds };
+  const result = await api(`/api/people/${personId}/faces/`, { method: "POST", json });
   return result.person;
 }

@@ -1,18 +1,31 @@
-// One person: all their faces; rename, merge another person in, remove a wrong face (it is then "not them" for good,
-// until undone), choose the cover, mark them never-match or hidden, delete or erase (with the receipt).
+// One person: all their faces; rename, merge another person in (and undo it), split off faces that look like someone
+// else, remove a wrong face (it is then "not them" for good, until undone), choose the cover, mark them never-match or
+// hidden, delete or erase (with the receipt); and the history of who gave or took each face, and how.
 
 import { api, loadPeople } from "../api.js";
 import { $, h } from "../dom.js";
 import { showReceipt } from "../erasure.js";
-import { plural } from "../format.js";
+import { formatDate, plural, similarity } from "../format.js";
 import { libraries, ready } from "../library.js";
 import { confirmDialog, showError, toast } from "../messages.js";
 import { pager } from "../pager.js";
+import { personPicker } from "../person_picker.js";
 
 const personId = Number(document.querySelector("main").dataset.personId);
 const errorBox = $("#person-error");
 const grid = $("#face-grid");
 const ASSIGNMENT = { manual: "named by hand", enrolled: "named by hand", automatic: "matched automatically" };
+const HOW = {
+  enrolled: "enrolled",
+  manual: "named by hand",
+  automatic: "named automatically",
+  suggestion: "named from a suggestion",
+  split: "split off",
+  merge: "merged",
+  unmerge: "given back by undoing a merge",
+  unassign: "removed",
+  reject: "marked not them",
+};
 let person = null;
 
 /** Whether your role in the person's library lets you change them. */
@@ -43,6 +56,7 @@ function renderHead() {
   $("#hide-person").checked = person.hidden;
   $("#hide-person").disabled = !canManage();
   $("#person-buttons").hidden = !canManage();
+  $("#split").hidden = !canManage();
   $("#person-actions").hidden = !canManage();
   $("#rename-input").value = person.name;
   const cover = $("#person-cover");
@@ -108,6 +122,7 @@ async function removeFace(face, card) {
     toast(`The face is no longer ${person.name}'s and will not be suggested for them again; it is on Unknown faces.`);
     await loadPerson();
     reloadRejections();
+    reloadHistory();
   } catch (error) {
     showError(errorBox, error);
   }
@@ -174,6 +189,191 @@ function reloadRejections() {
   rejections.start(`/api/people/${personId}/rejections/`, { before: () => $("#rejection-grid").replaceChildren() });
 }
 
+// ---------------------------------------------------------------------------------------------------------- history
+
+/** A page of history events as entries: the events of one merge (or of its undo) are one entry, with Undo. */
+function historyEntries(events) {
+  const entries = [];
+  for (const event of events) {
+    const last = entries.at(-1);
+    const merged = event.merge && (event.how === "merge" || event.how === "unmerge");
+    if (merged && last?.merge?.id === event.merge.id && last.how === event.how) last.faces.push(event);
+    else entries.push({ ...event, faces: [event], merged });
+  }
+  return entries.map(historyItem);
+}
+
+/** Whether this page is the person a merge entry merged in (shown on their page once the merge is undone). */
+function mergedHere(entry) {
+  return entry.how === "merge" ? entry.previous_person?.id === personId : entry.person?.id === personId;
+}
+
+function historyText(entry) {
+  const faces = plural(entry.faces.length, "face");
+  if (entry.merged && mergedHere(entry)) {
+    const into = entry.faces.find((event) => event.person)?.person.name ?? "another person";
+    return entry.how === "merge" ? `Merged into ${into} (${faces})` : `Given back by undoing that merge (${faces})`;
+  }
+  if (entry.merged && entry.how === "merge") {
+    return `${entry.merge.other_name} merged in (${faces})${entry.merge.undone_at ? ", since undone" : ""}`;
+  }
+  if (entry.merged) return `Merge of ${entry.merge.other_name} undone (${faces} given back)`;
+  const distance = entry.distance == null ? "" : ` (${similarity(entry.distance)}% similar)`;
+  if (entry.person?.id === personId) {
+    const from = entry.previous_person ? `, taken from ${entry.previous_person.name}` : "";
+    return `Face ${entry.face_id} ${HOW[entry.how]}${distance}${from}`;
+  }
+  return `Face ${entry.face_id} ${HOW[entry.how]}${entry.person ? `: now ${entry.person.name}` : ""}`;
+}
+
+function historyItem(entry) {
+  const undo =
+    entry.merged && entry.how === "merge" && !entry.merge.undone_at && !mergedHere(entry) && canManage()
+      ? h("button", {
+          type: "button",
+          class: "btn btn-small",
+          text: "Undo merge",
+          "aria-label": `Undo the merge of ${entry.merge.other_name}`,
+          on: { click: () => undoMerge(entry.merge) },
+        })
+      : null;
+  return h(
+    "li",
+    { class: "card history-entry", dataset: { how: entry.how, merge: entry.merge?.id ?? "" } },
+    entry.faces.slice(0, 6).map((face) => h("img", { src: face.crop_url, alt: "", loading: "lazy", width: 40, height: 40 })),
+    h("span", { class: "history-text", text: historyText(entry) }),
+    h("span", { class: "muted small", text: entry.by ? `by ${entry.by}` : "by facesearch" }),
+    h("time", { class: "muted small", datetime: entry.at, text: formatDate(entry.at) }),
+    undo,
+  );
+}
+
+const history = pager($("#load-more-history"), errorBox, (page) => {
+  $("#history-list").append(...historyEntries(page.results));
+});
+
+function reloadHistory() {
+  history.start(`/api/people/${personId}/history/`, { before: () => $("#history-list").replaceChildren() });
+}
+
+async function undoMerge(merge) {
+  const ok = await confirmDialog({
+    title: `Undo the merge of ${merge.other_name}?`,
+    message: `${merge.other_name} comes back with the faces they had, and ${person.name} keeps the others.`,
+    confirm: "Undo merge",
+  });
+  if (!ok) return;
+  try {
+    const other = await api(`/api/people/${personId}/merges/${merge.id}/undo/`, { method: "POST" });
+    toast(`${other.name} is back with ${plural(other.face_count, "face")}.`);
+    showError(errorBox, null);
+    await refreshAll();
+  } catch (error) {
+    showError(errorBox, error);
+  }
+}
+
+/** After a change that moved faces: the head, the faces, rejections, history and merge choices, all anew. */
+async function refreshAll() {
+  await loadPerson();
+  reloadFaces();
+  reloadRejections();
+  reloadHistory();
+  await loadMergeChoices();
+}
+
+// ------------------------------------------------------------------------------------------------------------ split
+
+let splitPicker = null;
+const splitBoxes = () => [...$("#split-groups").querySelectorAll("input[type=checkbox]")];
+const splitTicked = () => splitBoxes().filter((box) => box.checked).map((box) => Number(box.value));
+
+function updateSplit() {
+  const count = splitTicked().length;
+  $("#split-move").textContent = `Move ${plural(count, "face")}`;
+  $("#split-move").disabled = !count || !splitPicker?.value();
+}
+
+function splitGroup(group, number) {
+  const boxes = group.faces.map((face) =>
+    h("input", { type: "checkbox", id: `split-${face.id}`, value: face.id, "aria-label": `Face ${face.id}` }),
+  );
+  return h(
+    "li",
+    { class: "card suggestion", dataset: { faces: group.faces.map((face) => face.id).join(" ") } },
+    h(
+      "div",
+      { class: "row row-between" },
+      h("strong", { text: `Group ${number}: ${plural(group.faces.length, "face")}` }),
+      h("span", { class: "muted", text: `${similarity(group.distance)}% like ${person.name}` }),
+    ),
+    h(
+      "ul",
+      { class: "suggestion-faces", "aria-label": `Faces of split group ${number}` },
+      group.faces.map((face, i) =>
+        h(
+          "li",
+          { class: "card selectable" },
+          boxes[i],
+          h(
+            "label",
+            { for: boxes[i].id },
+            h("img", { src: face.crop_url, alt: `Face ${face.id}`, loading: "lazy", width: 96, height: 96 }),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+async function findSplit() {
+  const button = $("#split-find");
+  button.disabled = true;
+  try {
+    const [split, people] = await Promise.all([api(`/api/people/${personId}/split/`), loadPeople(person.library)]);
+    const note = $("#split-note");
+    note.hidden = false;
+    note.textContent = split.groups.length
+      ? `${plural(split.kept.length, "face")} look like one person; ${plural(split.groups.length, "group")} may be ` +
+        "someone else. Tick the faces to move."
+      : `All ${plural(split.kept.length, "face")} look like one person: nothing to split.`;
+    $("#split-groups").replaceChildren(...split.groups.map((group, i) => splitGroup(group, i + 1)));
+    splitPicker = personPicker(
+      people.filter((p) => p.id !== personId),
+      { label: "Move to" },
+    );
+    $("#split-picker").replaceChildren(splitPicker.element);
+    $("#split-form").hidden = !split.groups.length;
+    updateSplit();
+    showError(errorBox, null);
+  } catch (error) {
+    showError(errorBox, error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+$("#split-find").addEventListener("click", findSplit);
+$("#split-groups").addEventListener("change", updateSplit);
+$("#split-form").addEventListener("pickchange", updateSplit);
+$("#split-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const ids = splitTicked();
+  const pick = splitPicker?.value();
+  if (!ids.length || !pick) return;
+  $("#split-move").disabled = true;
+  const json = pick.newName ? { face_ids: ids, name: pick.newName } : { face_ids: ids, person_id: pick.personId };
+  try {
+    const result = await api(`/api/people/${personId}/split/`, { method: "POST", json });
+    toast(`${plural(result.moved, "face")} moved to ${result.person.name}.`);
+    await refreshAll();
+    await findSplit();
+  } catch (error) {
+    showError(errorBox, error);
+    updateSplit();
+  }
+});
+
 async function makeCover(face) {
   try {
     person = await api(`/api/people/${personId}/`, { method: "PATCH", json: { cover_face_id: face.id } });
@@ -217,13 +417,15 @@ $("#merge-form").addEventListener("submit", async (event) => {
   });
   if (!ok) return;
   try {
-    person = await api(`/api/people/${personId}/merge/`, { method: "POST", json: { other_id: otherId } });
-    renderHead();
-    reloadFaces();
-    reloadRejections();
-    await loadMergeChoices();
+    const merged = await api(`/api/people/${personId}/merge/`, { method: "POST", json: { other_id: otherId } });
+    const left = merged.merge.left_unassigned.length + merged.merge.same_photo.length;
+    await refreshAll();
     showError(errorBox, null);
-    toast(`Merged. ${person.name} now has ${plural(person.face_count, "face")}.`);
+    toast(
+      `Merged. ${person.name} now has ${plural(person.face_count, "face")}` +
+        (left ? `; ${plural(left, "face")} left unknown (not them, or beside them in a photo).` : ".") +
+        " Undo it from the history.",
+    );
   } catch (error) {
     showError(errorBox, error);
   }
@@ -313,5 +515,6 @@ await ready;
 if (await loadPerson()) {
   reloadFaces();
   reloadRejections();
+  reloadHistory();
   if (canManage()) loadMergeChoices().catch((error) => showError(errorBox, error));
 }
