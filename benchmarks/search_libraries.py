@@ -378,6 +378,18 @@ def run_cases(cases: list[Case], loaded: Loaded, args: argparse.Namespace, log) 
     return rows
 
 
+def log_sizes(conn, log) -> None:
+    """Disk per face of the face table and each of its indexes (the README's sizing figures)."""
+    faces = conn.execute("SELECT count(*) FROM photos_face").fetchone()[0]
+    rows = conn.execute(
+        "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+        "WHERE i.indrelid = 'photos_face'::regclass UNION ALL "
+        "SELECT 'photos_face (table)', pg_relation_size('photos_face') ORDER BY 2 DESC"
+    ).fetchall()
+    for name, size in rows:
+        log(f"{name:<40} {size / 2**20:>8.0f} MB {size / faces:>7.0f} bytes/face")
+
+
 def default_cases(layout: Layout) -> list[Case]:
     sizes = layout.sizes
     medium = [int(i) + 1 for i in np.flatnonzero(sizes == sizes[1])]
@@ -440,6 +452,7 @@ def main() -> None:
             "face_library_vectors",
         ):
             conn.execute("SELECT pg_prewarm(%s::regclass)", [relation])
+        log_sizes(conn, log)
         log(f"load average before timing: {load_average():.2f}")
         rows = run_cases(default_cases(layout), loaded, args, log)
         log(f"load average after timing: {load_average():.2f}")

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "facesearch.libraries",
     "facesearch.people",
     "facesearch.photos",
+    "facesearch.grouping",
     "facesearch.search",
     "frontend",
 ]
@@ -152,9 +153,16 @@ FACESEARCH_RECOVER_INTERVAL = env.int("FACESEARCH_RECOVER_INTERVAL", default=300
 # are deleted; 0 keeps them forever.
 FACESEARCH_RETAIN_UNASSIGNED_DAYS = env.int("FACESEARCH_RETAIN_UNASSIGNED_DAYS", default=0)
 FACESEARCH_RETAIN_AUDIT_DAYS = env.int("FACESEARCH_RETAIN_AUDIT_DAYS", default=0)
+# Grouping (Celery beat): new unknown faces join the stored groups as they are stored; every this many seconds the
+# groups that changed are re-clustered locally and faces assigned or deleted since leave them.
+FACESEARCH_GROUP_MAINTAIN_INTERVAL = env.int("FACESEARCH_GROUP_MAINTAIN_INTERVAL", default=600)
 CELERY_BEAT_SCHEDULE = {
     "photos-recover": {"task": "facesearch.photos.tasks.photos_recover", "schedule": FACESEARCH_RECOVER_INTERVAL},
     "retention": {"task": "facesearch.libraries.tasks.retention_run", "schedule": 24 * 3600},
+    "groups-maintain": {
+        "task": "facesearch.grouping.tasks.groups_maintain_run",
+        "schedule": FACESEARCH_GROUP_MAINTAIN_INTERVAL,
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")  # when each periodic task last ran
 # A photo whose processing was started this many times without finishing is failed with the reason rather than tried
@@ -225,6 +233,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobStateEnum": "facesearch.photos.models.IngestJob.State",
         "JobItemStateEnum": "facesearch.photos.models.IngestItem.State",
+        "JobSourceEnum": "facesearch.photos.models.IngestJob.Source",
+        "FaceSourceEnum": "facesearch.photos.models.Face.Source",
     },
     # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: a pinned version, no CDN, CSP 'self' holds.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -261,9 +271,6 @@ AXES_DISABLE_ACCESS_LOG = True  # no row (address, browser) per successful sign-
 FACESEARCH_ENCODER = env.str("FACESEARCH_ENCODER", default="facenet")
 FACESEARCH_WEIGHTS_DIR = Path(env.str("FACESEARCH_WEIGHTS_DIR", default=str(DATA_DIR / "models")))
 FACESEARCH_MIN_FACE_SIZE = env.int("FACESEARCH_MIN_FACE_SIZE", default=20)
-# Suggested people group the newest unassigned faces, this many at most (0.25 s and 19 MiB for 2,000; the cost grows
-# with the square: benchmarks/clustering.py).
-FACESEARCH_GROUP_WINDOW = env.int("FACESEARCH_GROUP_WINDOW", default=2000)
 # New faces close enough to an enrolled face (the encoder's auto_assign_distance) are named automatically.
 FACESEARCH_AUTO_ASSIGN = env.bool("FACESEARCH_AUTO_ASSIGN", default=True)
 # Identification names at most this share of strangers (people not enrolled): its threshold is calibrated to the

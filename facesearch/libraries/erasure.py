@@ -3,7 +3,8 @@ removed, then a scan of the database and the media checks that nothing of it is 
 removed and what the scan found. The receipt holds counts and ids, never a name, an image or a vector.
 
 What the scan looks for, after the commit (so the photo files, removed on commit, are gone too):
-- the rows: the person or library, every face id erased, any face still pointing at the person;
+- the rows: the person or library, every face id erased, any face still pointing at the person, the history of who
+  was whom (assignment events, merges that remember the person);
 - the vectors: any face left in the library within `SAME_VECTOR` of an erased vector (a copy under another id);
 - the files: each deleted photo's file and cached thumbnails, unless another library still holds the same bytes
   (that library's own photo: counted as `files_kept_shared`, not a failure).
@@ -15,11 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 from django.db import transaction
+from django.db.models import Q
 
+from facesearch.grouping.models import FaceGroup, GroupedFace
 from facesearch.libraries.access import Caller
 from facesearch.libraries.audit import audit_record
 from facesearch.libraries.models import ApiKey, AuditEntry, ErasureReceipt, Library, Membership
-from facesearch.people.models import Person
+from facesearch.people.models import AssignmentEvent, Merge, Person
+from facesearch.people.services import person_merges_forget
 from facesearch.photos.models import Face, IngestJob, Photo
 from facesearch.photos.selectors import face_nearest
 from facesearch.photos.services import photo_delete
@@ -49,7 +53,8 @@ def person_erase(*, person: Person, photos: bool = False, caller: Caller | None 
             photo_delete(photo=photo)
         Face.objects.filter(id__in=face_ids).delete()  # those of photos kept; the others went with their photo
         person_id = person.id
-        person.delete()
+        person_merges_forget(person=person)
+        person.delete()  # its events and merges go with it
         audit_record(
             caller=caller, kind=AuditEntry.Kind.ERASURE, library_ids=[library.id], result_count=len(face_ids),
             detail={"person_id": person_id, "photos": len(only_them)},
@@ -59,7 +64,13 @@ def person_erase(*, person: Person, photos: bool = False, caller: Caller | None 
         "person_rows": Person.objects.filter(id=person_id).count(),
         "faces_of_person": Face.objects.filter(person_id=person_id).count(),
         "face_rows": Face.objects.filter(id__in=face_ids).count(),
+        "grouped_face_rows": GroupedFace.objects.filter(face_id__in=face_ids).count(),
+        "groups_naming_person": FaceGroup.objects.filter(person_id=person_id).count(),
         "photo_rows": Photo.objects.filter(id__in=only_them).count(),
+        "event_rows": AssignmentEvent.objects.filter(
+            Q(person_id=person_id) | Q(previous_person_id=person_id) | Q(face_id__in=face_ids)
+        ).count(),
+        "merge_rows": Merge.objects.filter(Q(person_id=person_id) | Q(other_id=person_id)).count(),
         "vector_copies": _vector_copies([np.asarray(vector) for _, _, vector in faces], library_ids=[library.id]),
         **_files_left(files),
     }
@@ -103,6 +114,8 @@ def library_erase(*, library: Library, caller: Caller | None = None) -> ErasureR
                 ("person", Person),
                 ("job", IngestJob),
                 ("api_key", ApiKey),
+                ("event", AssignmentEvent),
+                ("face_group", FaceGroup),
             )
         },
         "member_rows": Membership.objects.filter(library_id=library_id).count(),

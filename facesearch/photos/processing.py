@@ -22,8 +22,14 @@ from embeddings import EmbeddingsError
 from facesearch.core.images import jpeg_encode, read_stored
 from facesearch.core.metrics import batch_observed
 from facesearch.core.pipeline import get_pipeline
+from facesearch.grouping.services import faces_group
 from facesearch.people.models import Person
-from facesearch.people.services import face_rejections_carry, faces_assign_automatically, people_covers_refresh
+from facesearch.people.services import (
+    assignment_events_carry,
+    face_rejections_carry,
+    faces_assign_automatically,
+    people_covers_refresh,
+)
 from facesearch.photos.jobs import items_finish
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 from facesearch.photos.storage import photo_file_path
@@ -124,8 +130,9 @@ def photos_encode(*, photo_ids: Sequence[int]) -> None:
     if results is None:
         results = [_encode_one(pipeline, photo, image) for photo, image in zip(readable, images, strict=True)]
 
-    for photo, faces in zip(readable, results, strict=True):
+    for photo, image, faces in zip(readable, images, results, strict=True):
         if faces is not None:
+            faces = _with_drawn_faces(pipeline, photo.id, image, faces)
             _photo_faces_store(photo_id=photo.id, faces=faces, model_id=pipeline.spec.model_id)
 
 
@@ -168,6 +175,17 @@ def _encode_one(pipeline: embeddings.FacePipeline, photo: Photo, image: np.ndarr
         return None
 
 
+def _with_drawn_faces(
+    pipeline: embeddings.FacePipeline, photo_id: int, image: np.ndarray, detected: list[embeddings.Face]
+) -> list[embeddings.Face]:
+    """The detected faces, then the photo's drawn faces encoded again from their stored boxes: a re-encode keeps what
+    a person drew. A detection overlapping a drawn box as the same face would (SAME_FACE_IOU) is that face: dropped."""
+    boxes = Face.objects.filter(photo_id=photo_id, source=Face.Source.DRAWN).order_by("index").values_list("box")
+    drawn = [pipeline.encode_box(image, box) for box in dict.fromkeys(tuple(box) for (box,) in boxes)]
+    missed = [face for face in detected if all(iou(face.box, d.box) < SAME_FACE_IOU for d in drawn)]
+    return [*missed, *drawn]
+
+
 def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id: str) -> None:
     """Replace the photo's faces by `faces`, in one transaction under the photo's row lock.
 
@@ -191,13 +209,13 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
         offset = 16384  # above any real face index; PositiveSmallIntegerField holds up to 32767
         Face.objects.filter(id__in=[old.id for old in kept.values()]).update(index=F("index") + offset)
         for new, old in kept.items():
-            Face.objects.filter(id=old.id).update(**_face_fields(faces[new], index=new, model_id=model_id))
+            Face.objects.filter(id=old.id).update(**face_fields(faces[new], index=new, model_id=model_id))
 
         created = Face.objects.bulk_create(
             Face(
                 photo=photo,
                 library_id=photo.library_id,
-                **_face_fields(faces[new], index=new, model_id=model_id),
+                **face_fields(faces[new], index=new, model_id=model_id),
                 **(_assignment_of(inherited[new]) if new in inherited else {}),
             )
             for new in range(len(faces))
@@ -207,6 +225,7 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
         for old_id, new_id in replacement.items():
             Person.objects.filter(cover_face_id=old_id).update(cover_face_id=new_id)
         face_rejections_carry(replacement=replacement)  # before the old rows (and their rejections) go
+        assignment_events_carry(replacement=replacement)  # and their history
         Face.objects.filter(id__in=[old.id for old in obsolete]).delete()
         people_covers_refresh({old.person_id for old in obsolete})
         if settings.FACESEARCH_AUTO_ASSIGN:  # new faces only: a face kept from before keeps what a person decided
@@ -214,6 +233,7 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
                 faces=[face for face in created if face.person_id is None],
                 max_distance=get_pipeline().spec.auto_assign_distance,
             )
+        faces_group(face_ids=[face.id for face in created])  # those still unassigned join the suggested people
 
         photo.status, photo.error = Photo.Status.DONE, ""
         photo.model_id, photo.processed_at = model_id, django_timezone.now()
@@ -222,9 +242,11 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
         items_finish(photo_id=photo.id, state=IngestItem.State.DONE)
 
 
-def _face_fields(face: embeddings.Face, *, index: int, model_id: str) -> dict:
+def face_fields(face: embeddings.Face, *, index: int, model_id: str) -> dict:
+    """The columns of a Face row holding `face` (detected, or drawn: `photos.drawing`)."""
     return {
         "index": index,
+        "source": Face.Source.DETECTED if face.landmarks_source == "detector" else Face.Source.DRAWN,
         "box": [round(float(v), 2) for v in face.box],
         "landmarks": [[round(float(x), 2), round(float(y), 2)] for x, y in np.asarray(face.landmarks)],
         "score": float(face.score),
@@ -248,7 +270,8 @@ def _assignment_of(old: Face) -> dict:
     }  # fmt: skip
 
 
-def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two [x1, y1, x2, y2] boxes: how much two faces are one."""
     width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = width * height
@@ -260,7 +283,7 @@ def _match_faces(old_faces: list[Face], new_faces: list[embeddings.Face]) -> dic
     """Greedy best-overlap matching of new faces (by index) to old rows; a tie prefers the same encoder."""
     candidates = sorted(
         (
-            (_iou(old.box, new.box), old.model_id == new.model_id, -old.id, new_index, old)
+            (iou(old.box, new.box), old.model_id == new.model_id, -old.id, new_index, old)
             for new_index, new in enumerate(new_faces)
             for old in old_faces
         ),

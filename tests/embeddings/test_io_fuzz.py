@@ -27,6 +27,8 @@ from PIL import Image, features
 
 from embeddings import ImageError, read
 
+pytestmark = pytest.mark.slow  # a sweep of mutated files: minutes of decoding, not the inner loop
+
 SEED = 20250601  # change it to explore other mutations; a failure names the per-input seed that rebuilds it
 INPUTS_PER_FORMAT = 8000  # 28 s for the ten formats on a busy 2-core machine (pytest --durations)
 MAX_PIXELS = 1 << 18  # 64 times every seed image (64x64): a header claiming more is refused before decoding

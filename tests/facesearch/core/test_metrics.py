@@ -47,6 +47,7 @@ def test_metrics_answer_only_the_token_holder_and_staff(client, api_client, admi
     assert admin_client.get("/metrics").status_code == 200
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_searches_are_counted_with_their_results_and_the_state_is_read_from_the_database(
     client, api_client, gallery, lfw_images, token
@@ -66,7 +67,7 @@ def test_searches_are_counted_with_their_results_and_the_state_is_read_from_the_
     assert after[("facesearch_photos", (("status", "done"),))] == Photo.objects.filter(status="done").count() > 0
     model_id = next(iter(gallery.values())).model_id
     assert after[("facesearch_faces", (("model_id", model_id),))] == Face.objects.filter(model_id=model_id).count()
-    assert ("facesearch_queue_depth", (("queue", "celery"),)) in after
+    assert all(("facesearch_queue_depth", (("queue", q),)) in after for q in ("interactive", "ingest", "maintenance"))
     assert any(name.startswith("django_http_requests_latency_seconds_by_view_method") for name, _ in after)
 
 
@@ -89,6 +90,7 @@ def test_a_worker_process_batches_are_added_up_by_the_web_metrics(client, api_cl
     assert after[("facesearch_worker_batch_seconds_count", ())] >= 1
 
 
+@pytest.mark.slow
 def test_json_logs_carry_the_message_and_its_extra_fields(tmp_path):
     code = "import logging; logging.getLogger('facesearch.test').warning('stored %d faces', 3, extra={'photo_id': 7})"
     env = {"LOG_FORMAT": "json", "FACESEARCH_DATA_DIR": str(tmp_path)}

@@ -37,7 +37,8 @@ from tests.factories import FaceFactory, IngestItemFactory, IngestJobFactory, Pe
 TONY = ("Tony_Blair_0001", "Tony_Blair_0002", "Tony_Blair_0003")  # his photos; in the third, Serena is there too
 NOTHING_FOUND = {
     "person_rows": 0, "faces_of_person": 0, "face_rows": 0, "photo_rows": 0, "vector_copies": 0, "files_left": 0,
-    "thumbnails_left": 0, "files_kept_shared": 0,
+    "thumbnails_left": 0, "files_kept_shared": 0, "event_rows": 0, "merge_rows": 0, "grouped_face_rows": 0,
+    "groups_naming_person": 0,
 }  # fmt: skip
 
 
@@ -207,7 +208,8 @@ def test_erasing_a_library_removes_everything_in_it_and_leaves_the_receipt(album
     assert receipt["removed"] == {"photos": 3, "faces": 3, "people": 1, "jobs": 1, "api_keys": 1, "members": 2}
     assert receipt["verification"]["found"] == {
         "library_rows": 0, "photo_rows": 0, "face_rows": 0, "person_rows": 0, "job_rows": 0, "api_key_rows": 0,
-        "member_rows": 0, "files_left": 0, "thumbnails_left": 0, "files_kept_shared": 1,
+        "member_rows": 0, "files_left": 0, "thumbnails_left": 0, "files_kept_shared": 1, "event_rows": 0,
+        "face_group_rows": 0,
     }  # fmt: skip
     assert receipt["verified"] is True
 

@@ -24,6 +24,8 @@ from facesearch.libraries.access import Caller
 from facesearch.libraries.audit import audit_record
 from facesearch.libraries.erasure import person_erase
 from facesearch.libraries.models import AuditEntry, ErasureReceipt, Membership, Role
+from facesearch.people.models import AssignmentEvent, Merge
+from facesearch.people.services import faces_assign
 from tests.facesearch.conftest import LfwImage
 from tests.facesearch.libraries.support import MISSING_ID, Side, error, library_state, user_client
 from tests.factories import PersonFactory, UserFactory
@@ -181,6 +183,15 @@ def _photo_by_id(w: World) -> None:
     w.hidden("photos_image", path={"photo_id": photo}, query={"size": 128})
 
 
+@covers("photos_faces_draw")
+def _photos_faces_draw(w: World) -> None:
+    hers = w.alice.faces["George_W_Bush_0001"].photo_id
+    w.hidden("photos_faces_draw", path={"photo_id": Hers(hers)}, body={"box": [0, 0, 60, 60]})
+    his = w.bob.faces["George_W_Bush_0005"].photo_id  # his photo, named after her person: as for no such person
+    w.hidden("photos_faces_draw", path={"photo_id": his},
+             body={"box": [0, 0, 60, 60], "person_id": Hers(w.alice.people["Alice's Bush"].id)})  # fmt: skip
+
+
 # ----------------------------------------------------------------------------------------------------------- faces
 
 
@@ -287,6 +298,41 @@ def _people_rejections(w: World) -> None:
     w.hidden("people_rejections_create", path={"person_id": his}, body={"face_ids": [Hers(her_face)]})
     w.hidden("people_rejections_undo", path={"person_id": Hers(hers), "face_id": Hers(her_face)})
     w.hidden("people_rejections_undo", path={"person_id": his, "face_id": Hers(her_face)})
+
+
+@covers("people_history")
+def _people_history(w: World) -> None:
+    his = w.bob.people["Bob's Bush"]
+    faces_assign(person=his, face_ids=[w.bob.faces["George_W_Bush_0005"].id], caller=Caller(user=w.bob.user))
+    her_face = w.alice.faces["George_W_Bush_0001"]
+    AssignmentEvent.objects.create(
+        library=w.alice.library, face=her_face, person=w.alice.people["Alice's Bush"], how="enrolled"
+    )  # a history row of hers (rows no library_state compares)
+    listed = w.call("people_history", path={"person_id": his.id}).json()["results"]
+    assert [row["face_id"] for row in listed] == [w.bob.faces["George_W_Bush_0005"].id]
+    w.hidden("people_history", path={"person_id": Hers(w.alice.people["Alice's Bush"].id)})
+
+
+@covers("people_merges_undo")
+def _people_merges_undo(w: World) -> None:
+    hers, his = w.alice.people["Alice's Powell"], w.bob.people["Bob's Bush"]
+    merge = Merge.objects.create(person=hers, other_id=MISSING_ID - 1, other_name="Alice's twin")
+    w.hidden("people_merges_undo", path={"person_id": Hers(hers.id), "merge_id": Hers(merge.id)})
+    w.hidden("people_merges_undo", path={"person_id": his.id, "merge_id": Hers(merge.id)})
+    assert Merge.objects.get(id=merge.id).undone_at is None
+
+
+@covers("people_split_groups", "people_split")
+def _people_split(w: World) -> None:
+    hers, his = w.alice.people["Alice's Bush"], w.bob.people["Bob's Bush"]
+    her_face, his_face = w.alice.faces["George_W_Bush_0002"].id, w.bob.faces["George_W_Bush_0004"].id
+    response = w.call("people_split_groups", path={"person_id": his.id})
+    assert response.status_code == 200, response.content
+    assert [face["id"] for face in response.json()["kept"]] == [his_face] and response.json()["groups"] == []
+    w.hidden("people_split_groups", path={"person_id": Hers(hers.id)})
+    w.hidden("people_split", path={"person_id": Hers(hers.id)}, body={"face_ids": [Hers(her_face)], "name": "Split"})
+    w.hidden("people_split", path={"person_id": his.id}, body={"face_ids": [Hers(her_face)], "name": "Split"})
+    w.hidden("people_split", path={"person_id": his.id}, body={"face_ids": [his_face], "person_id": Hers(hers.id)})
 
 
 @covers("people_suggestions")
@@ -458,7 +504,8 @@ def test_a_viewer_reads_and_searches_the_library(alice, viewer, lfw_images):
     face, powell = alice.faces["George_W_Bush_0001"], alice.people["Alice's Powell"]
     for url in (f"/api/photos/{face.photo_id}/", f"/api/photos/{face.photo_id}/image", f"/api/faces/{face.id}/",
                 f"/api/faces/{face.id}/crop", f"/api/people/{face.person_id}/faces/",
-                f"/api/people/{powell.id}/rejections/", f"/api/jobs/{alice.job.id}/",
+                f"/api/people/{powell.id}/rejections/", f"/api/people/{powell.id}/history/",
+                f"/api/people/{powell.id}/split/", f"/api/jobs/{alice.job.id}/",
                 f"/api/jobs/{alice.job.id}/items/", f"/api/libraries/{library}/members/"):  # fmt: skip
         assert viewer.get(url).status_code == 200, url
     assert viewer.get(f"/api/libraries/{library}/").json()["role"] == Role.VIEWER
@@ -508,10 +555,13 @@ def test_a_viewer_is_refused_every_change(alice, viewer, lfw_images):
         ("post", f"/api/people/{person.id}/faces/", {"face_ids": [face.id]}, "json"),
         ("delete", f"/api/people/{person.id}/faces/{alice.faces['George_W_Bush_0002'].id}/", None, "json"),
         ("post", f"/api/people/{person.id}/merge/", {"other_id": other.id}, "json"),
+        ("post", f"/api/people/{person.id}/merges/{MISSING_ID}/undo/", None, "json"),
+        ("post", f"/api/people/{person.id}/split/", {"face_ids": [face.id], "name": "Split"}, "json"),
         ("patch", f"/api/people/{person.id}/", {"hidden": True}, "json"),
         ("post", f"/api/people/{person.id}/rejections/", {"face_ids": [face.id]}, "json"),
         ("delete", f"/api/people/{other.id}/rejections/{face.id}/", None, "json"),
         ("post", f"/api/jobs/{alice.job.id}/retry/", None, "json"),
+        ("post", f"/api/photos/{face.photo_id}/faces/", {"box": [0, 0, 60, 60]}, "json"),
         ("patch", f"/api/libraries/{library}/", {"name": "Vic's"}, "json"),
         ("delete", f"/api/libraries/{library}/", None, "json"),
         ("post", f"/api/libraries/{library}/members/", {"username": "vic", "role": Role.OWNER}, "json"),
