@@ -14,7 +14,7 @@ case whose naming the rules must not lose. What is confused is a face of Y named
 - identify: `/api/identify/`'s decision, at the 1:1 threshold (before #14) and at the threshold calibrated for 1 %
   FPIR at this gallery's size (`embeddings.calibration`, what the product decides with now);
 - naming at ingest: the nearest enrolled face within the encoder's `auto_assign_distance`; "after" also leaves
-  faces in the review margin (`review_margin` of the encoder, when it has one) for a person to confirm;
+  faces in the review margin (`embeddings.grouping.review_distance`) for a person to confirm;
 - after one "not this person": the user rejected the Y face nearest X (the one first named wrongly); its other
   faces arrive next. Per face only, the rejection protects only that face; read as evidence ("this is not X, and a
   new face nearer to it than to X's own face is not X either") it protects the faces that look like it;
@@ -38,6 +38,7 @@ from search import lfw_embeddings
 from embeddings import cluster, same_person
 from embeddings.calibration import far_at, identification_threshold
 from embeddings.encoders import get_spec
+from embeddings.grouping import review_distance
 
 
 def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -128,18 +129,16 @@ def main() -> None:
     calibrated = min(
         spec.threshold, identification_threshold(spec.far_curve, fpir=args.fpir, gallery_size=len(gallery_rows))
     )
-    review_margin = getattr(spec, "review_margin", None)
+    review_below = review_distance(spec.far_curve)
     rules = [
         ("identify", "before: 1:1 threshold", Rule("1:1", spec.threshold)),
         ("identify", f"after: {args.fpir:.0%} FPIR at {len(gallery_rows)} faces", Rule("fpir", calibrated)),
         ("name at ingest", "before: nearest within the cut", Rule("auto", spec.auto_assign_distance)),
     ]
-    if review_margin is not None:
-        review_below = spec.auto_assign_distance - review_margin
-        rules.append(
-            ("name at ingest", f"after: review from {review_below:.3f}", Rule("review", spec.auto_assign_distance,
-                                                                               review_below))
-        )  # fmt: skip
+    rules.append(
+        ("name at ingest", f"after: review from {review_below:.3f}",
+         Rule("review", spec.auto_assign_distance, review_below))
+    )  # fmt: skip
     print(f"{len(y_all):,} faces of the look-alikes Y; {len(x_all):,} other faces of the enrolled X")
     print()
     print("| decision | rule | cut | FAR/comparison | Y named X | Y to review | X named X |")

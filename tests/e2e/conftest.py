@@ -8,6 +8,7 @@ lives as long as the tests of this package run (the database is dropped, the pro
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -197,3 +198,39 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+PROCESSING_TIMEOUT = 150_000  # ms: a few LFW photos through a real worker on a busy 2-core machine
+
+
+def choose(page: Page, library_id: int) -> None:
+    """Work in `library_id` (the bar's switcher reloads the page); remembered for this browser context."""
+    page.get_by_label("Library", exact=True).select_option(str(library_id))
+    expect(page.get_by_label("Library", exact=True)).to_have_value(str(library_id))
+
+
+@contextlib.contextmanager
+def library_with_photos(
+    browser: Browser, live_url: str, signed_in_state: Path, name: str, files: list[Path]
+) -> Iterator[tuple[Page, int, dict[str, dict]]]:
+    """A library of its own, chosen in the bar, with `files` uploaded through the Photos page and processed by the
+    worker: `(page, library id, {file name: photo as the API shows it})`; the library is deleted afterwards."""
+    context = browser.new_context(base_url=live_url, storage_state=str(signed_in_state), viewport=DESKTOP)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors = watch_for_errors(page)
+    page.goto("/photos/")
+    library = api_call(page, "POST", "/api/libraries/", {"name": name})
+    page.reload()
+    choose(page, library["id"])
+    expect(page.locator("#upload-target")).to_have_text(name)
+    page.get_by_label("Photos to upload").set_input_files(files)
+    expect(page.locator('.upload-item[data-state="done"]')).to_have_count(len(files), timeout=PROCESSING_TIMEOUT)
+    photos = api_call(page, "GET", f"/api/photos/?library={library['id']}&page_size=100")["results"]
+    assert not errors, errors
+    try:
+        yield page, library["id"], {photo["original_name"]: photo for photo in photos}
+    finally:
+        if page.request.get(f"/api/libraries/{library['id']}/").ok:
+            api_call(page, "DELETE", f"/api/libraries/{library['id']}/")
+        context.close()

@@ -12,41 +12,21 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import DESKTOP, api_call, lfw_file, screenshot, watch_for_errors
+from tests.e2e.conftest import api_call, choose, lfw_file, library_with_photos, screenshot
 
 pytestmark = pytest.mark.slow
 
 LIBRARY = "Drawn faces"
 PHOTO = "Colin_Powell_0001.jpg"
-PROCESSING_TIMEOUT = 150_000
 CORNER = (2, 172, 78, 248)  # the photo's bottom-left corner: suit and background, no face the detector found
-
-
-def choose(page: Page, library_id: int) -> None:
-    page.get_by_label("Library", exact=True).select_option(str(library_id))
-    expect(page.get_by_label("Library", exact=True)).to_have_value(str(library_id))
 
 
 @pytest.fixture(scope="module")
 def photo(browser: Browser, live_url: str, signed_in_state: Path, lfw_dir: Path) -> Iterator[dict]:
     """LIBRARY with Colin Powell's first photo, processed: `{"library", "photo"}` (the photo as the API shows it)."""
-    context = browser.new_context(base_url=live_url, storage_state=str(signed_in_state), viewport=DESKTOP)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors = watch_for_errors(page)
-    page.goto("/photos/")
-    library = api_call(page, "POST", "/api/libraries/", {"name": LIBRARY})
-    page.reload()
-    choose(page, library["id"])
-    expect(page.locator("#upload-target")).to_have_text(LIBRARY)
-    page.get_by_label("Photos to upload").set_input_files([lfw_file(lfw_dir, PHOTO)])
-    expect(page.locator('.upload-item[data-state="done"]')).to_have_count(1, timeout=PROCESSING_TIMEOUT)
-    (stored,) = api_call(page, "GET", f"/api/photos/?library={library['id']}")["results"]
-    assert not errors, errors
-    yield {"library": library["id"], "photo": stored}
-    if page.request.get(f"/api/libraries/{library['id']}/").ok:
-        api_call(page, "DELETE", f"/api/libraries/{library['id']}/")
-    context.close()
+    files = [lfw_file(lfw_dir, PHOTO)]
+    with library_with_photos(browser, live_url, signed_in_state, LIBRARY, files) as (_, library, photos):
+        yield {"library": library, "photo": photos[PHOTO]}
 
 
 def drag(page: Page, box: tuple[float, float, float, float], size: tuple[int, int]) -> None:

@@ -14,49 +14,27 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import DESKTOP, api_call, lfw_file, screenshot, watch_for_errors
+from tests.e2e.conftest import api_call, choose, lfw_file, library_with_photos, screenshot
 
 pytestmark = pytest.mark.slow
 
 LIBRARY = "Corrections"
 PHOTOS = ["Colin_Powell_0001.jpg", "Colin_Powell_0002.jpg", "Colin_Powell_0003.jpg"]
-PROCESSING_TIMEOUT = 150_000
-
-
-def choose(page: Page, library_id: int) -> None:
-    """Work in `library_id` (the bar's switcher reloads the page); remembered for this browser context."""
-    page.get_by_label("Library", exact=True).select_option(str(library_id))
-    expect(page.get_by_label("Library", exact=True)).to_have_value(str(library_id))
 
 
 @pytest.fixture(scope="module")
 def powell(browser: Browser, live_url: str, signed_in_state: Path, lfw_dir: Path) -> Iterator[dict]:
     """LIBRARY with Colin Powell's three photos, processed; he is enrolled with photo 1, nobody named 2 and 3 yet.
     `{"library", "person", "faces": [face id of photo 1, 2, 3]}`."""
-    context = browser.new_context(base_url=live_url, storage_state=str(signed_in_state), viewport=DESKTOP)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors = watch_for_errors(page)
-    page.goto("/photos/")
-    library = api_call(page, "POST", "/api/libraries/", {"name": LIBRARY})
-    page.reload()
-    choose(page, library["id"])
-    expect(page.locator("#upload-target")).to_have_text(LIBRARY)
-    page.get_by_label("Photos to upload").set_input_files([lfw_file(lfw_dir, name) for name in PHOTOS])
-    expect(page.locator('.upload-item[data-state="done"]')).to_have_count(len(PHOTOS), timeout=PROCESSING_TIMEOUT)
-    photos = api_call(page, "GET", f"/api/photos/?library={library['id']}&page_size=100")["results"]
-    by_name = {photo["original_name"]: photo for photo in photos}
-    faces = []
-    for name in PHOTOS:
-        (face,) = by_name[name]["faces"]
-        faces.append(face["id"])
-    person = api_call(page, "POST", "/api/people/", {"name": "Colin Powell", "library": library["id"]})
-    api_call(page, "POST", f"/api/people/{person['id']}/faces/", {"face_ids": faces[:1]})
-    assert not errors, errors
-    yield {"library": library["id"], "person": person["id"], "faces": faces}
-    if page.request.get(f"/api/libraries/{library['id']}/").ok:
-        api_call(page, "DELETE", f"/api/libraries/{library['id']}/")
-    context.close()
+    files = [lfw_file(lfw_dir, name) for name in PHOTOS]
+    with library_with_photos(browser, live_url, signed_in_state, LIBRARY, files) as (page, library, photos):
+        faces = []
+        for name in PHOTOS:
+            (face,) = photos[name]["faces"]
+            faces.append(face["id"])
+        person = api_call(page, "POST", "/api/people/", {"name": "Colin Powell", "library": library})
+        api_call(page, "POST", f"/api/people/{person['id']}/faces/", {"face_ids": faces[:1]})
+        yield {"library": library, "person": person["id"], "faces": faces}
 
 
 def suggestion_of(page: Page, face_id: int) -> Locator:

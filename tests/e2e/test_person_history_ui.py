@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import DESKTOP, accept_dialog, api_call, lfw_file, screenshot, watch_for_errors
-from tests.e2e.test_people_ui import PROCESSING_TIMEOUT, choose
+from tests.e2e.conftest import accept_dialog, api_call, choose, lfw_file, library_with_photos, screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -28,27 +27,13 @@ PHOTOS = [
 @pytest.fixture(scope="module")
 def faces(browser: Browser, live_url: str, signed_in_state: Path, lfw_dir: Path) -> Iterator[dict]:
     """LIBRARY with the PHOTOS processed, nobody named: `{"library": id, "faces": {photo name: face id}}`."""
-    context = browser.new_context(base_url=live_url, storage_state=str(signed_in_state), viewport=DESKTOP)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors = watch_for_errors(page)
-    page.goto("/photos/")
-    library = api_call(page, "POST", "/api/libraries/", {"name": LIBRARY})
-    page.reload()
-    choose(page, library["id"])
-    expect(page.locator("#upload-target")).to_have_text(LIBRARY)
-    page.get_by_label("Photos to upload").set_input_files([lfw_file(lfw_dir, name) for name in PHOTOS])
-    expect(page.locator('.upload-item[data-state="done"]')).to_have_count(len(PHOTOS), timeout=PROCESSING_TIMEOUT)
-    photos = api_call(page, "GET", f"/api/photos/?library={library['id']}&page_size=100")["results"]
-    by_name = {}
-    for photo in photos:
-        (face,) = photo["faces"]
-        by_name[photo["original_name"]] = face["id"]
-    assert not errors, errors
-    yield {"library": library["id"], "faces": by_name}
-    if page.request.get(f"/api/libraries/{library['id']}/").ok:
-        api_call(page, "DELETE", f"/api/libraries/{library['id']}/")
-    context.close()
+    files = [lfw_file(lfw_dir, name) for name in PHOTOS]
+    with library_with_photos(browser, live_url, signed_in_state, LIBRARY, files) as (_, library, photos):
+        by_name = {}
+        for name, photo in photos.items():
+            (face,) = photo["faces"]
+            by_name[name] = face["id"]
+        yield {"library": library, "faces": by_name}
 
 
 def person(page: Page, library: int, name: str, face_ids: list[int]) -> int:

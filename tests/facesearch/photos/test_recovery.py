@@ -97,7 +97,7 @@ def test_redis_killed_between_commit_and_queue_leaves_the_photo_pending_until_re
     broker, lfw_photos, api_client, caplog
 ):
     worker = start_worker(
-        app="facesearch.celery", queue="celery", hostname=f"broker-kill-{os.getpid()}@%h",
+        app="facesearch.celery", hostname=f"broker-kill-{os.getpid()}@%h",
         env=child_env(REDIS_URL=broker.url),
     )  # fmt: skip
     try:
@@ -154,7 +154,7 @@ def test_after_a_restart_with_lost_messages_beat_recovery_processes_every_pendin
     Photo.objects.filter(id__in=ids).update(status_changed_at=timezone.now() - timedelta(hours=1))
     Photo.objects.filter(id=ids[0]).update(status=Photo.Status.PROCESSING)  # its worker died with the stack
     env = child_env(REDIS_URL=broker.url, FACESEARCH_RECOVER_INTERVAL="1", FACESEARCH_RECOVER_AFTER="600")
-    worker = start_worker(app="facesearch.celery", queue="celery", hostname=f"restart-{os.getpid()}@%h", env=env)
+    worker = start_worker(app="facesearch.celery", hostname=f"restart-{os.getpid()}@%h", env=env)
     beat = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "facesearch", "beat", "--loglevel", "WARNING",
          "--schedule", str(tmp_path / "beat-schedule")],
