@@ -266,7 +266,7 @@ def test_owner_reads_the_audit_log_with_the_viewers_search(
     expect(first.nth(2)).to_have_text("search")
     expect(first.nth(3)).to_have_text(TEAM)
     expect(first.nth(4)).to_have_text(str(len(result["matches"])))
-    expect(first.nth(5)).to_have_text(f"{round(best, 4):.3f}")  # the log keeps 4 places, the page shows 3
+    expect(first.nth(5)).to_have_text(f"{round(best, 4):.2f}")  # the log keeps 4 places, the page shows 2
     expect(first.nth(6)).to_have_text("succeeded")
     screenshot(page, "audit-log")
 
