@@ -1,11 +1,12 @@
 """How many faces per second does ingest store end to end (upload → faces in PostgreSQL)? Prints one table.
 
-    .venv/bin/python benchmarks/ingest.py --n 48 --concurrency 1
+    .venv/bin/python benchmarks/ingest.py --n 48 --workers 1 2 4
 
 It starts its own embedded PostgreSQL+pgvector and Redis (`facesearch.stack`) in a temporary directory, migrates,
-starts a real Celery worker (`--concurrency` pool processes, each loading the model once) and waits until every pool
-process has loaded the model. Then, for each mode, on its own `--n` LFW photos (one per person, different photos for
-each mode so the same bytes are never skipped), it times from the first file sent to the last photo processed:
+starts a real Celery worker (`--workers` pool processes, each loading the networks once, as `CELERY_CONCURRENCY`
+does) and waits until every pool process has loaded them. Then, for each mode, on its own `--n` LFW photos (one per
+person, different photos for each mode so the same bytes are never skipped), it times from the first file sent to the
+last photo processed:
 
 - `api file`: one `POST /api/photos/` per file (the REST view in process, token auth), one `photo_process` task each;
 - `api files`: 8 files per `POST /api/photos/` as the web UI sends them: one upload job, queued 8 photos per task;
@@ -16,6 +17,10 @@ one photo per task (`api file`, `folder b1`) should be encoded in batches as wel
 
 faces/s = faces stored / wall time; `upload s` is the part spent storing files and queueing tasks (the worker is
 already busy meanwhile). Photos are LFW's 250x250 images, about one face each.
+
+The yardstick, in the same run on the folder modes' photos: the bare pipeline in this process (`FacePipeline
+.encode_batch` on the files: read, detect, align, encode; nothing stored) at `PIPELINE_BATCHES`, as
+`benchmarks/pipeline.py` times it. The last lines give each folder mode's photos/s as a share of the pipeline's best.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 LFW_IMAGES = ROOT.parent / "shared" / "data" / "lfw" / "images"
 WARM_UP_PHOTOS = 8
 API_REQUEST_SIZES = (1, 8)  # files per POST /api/photos/: one `file`, or several `files` as the web UI sends
+PIPELINE_BATCHES = (8, 32)  # the bare pipeline's batch sizes: 32 is benchmarks/pipeline.py's best on LFW
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class Result:
     faces: int
     upload_s: float
     total_s: float
+    paths: tuple[Path, ...] = ()  # the files (folder modes: the pipeline yardstick runs on them again)
 
     @property
     def faces_per_s(self) -> float:
@@ -87,6 +94,33 @@ def start_stack(base: Path) -> subprocess.Popen:
 
     call_command("migrate", verbosity=0)
     return redis_process
+
+
+def run_pipeline(paths: list[Path], batch_size: int) -> Result:
+    """The yardstick: read, detect, align and encode the files in this process, `batch_size` at a time."""
+    from facesearch.core.pipeline import get_pipeline
+
+    pipeline = get_pipeline()
+    start = time.perf_counter()
+    faces = 0
+    for first in range(0, len(paths), batch_size):
+        faces += sum(map(len, pipeline.encode_batch(paths[first : first + batch_size])))
+    return Result(f"pipeline b{batch_size} (no storage)", 0, len(paths), faces, 0.0, time.perf_counter() - start)
+
+
+def storage() -> str:
+    """What the stored photos cost on disk: their files, and the aligned crop each face keeps in its row."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), avg(size) FROM photos_photo")
+        photos, photo_bytes = cursor.fetchone()
+        cursor.execute("SELECT count(*), avg(octet_length(crop)) FROM photos_face")
+        faces, crop_bytes = cursor.fetchone()
+    return (
+        f"stored: {photos} photos, {photo_bytes / 1024:.1f} KB a photo file; "
+        f"{faces} faces, {crop_bytes / 1024:.1f} KB a face crop (in the face's row)"
+    )
 
 
 def start_worker(concurrency: int) -> subprocess.Popen:
@@ -152,7 +186,7 @@ def run_api(paths: list[Path], concurrency: int, per_request: int) -> Result:
     return Result(mode, concurrency, len(ids), faces_of(ids), uploaded - start, end - start)
 
 
-def run_folder(paths: list[Path], concurrency: int, batch_size: int, work: Path) -> Result:
+def run_folder(paths: list[Path], concurrency: int, batch_size: int, work: Path, username: str) -> Result:
     from django.core.management import call_command
 
     from facesearch.photos.models import IngestJob
@@ -163,49 +197,60 @@ def run_folder(paths: list[Path], concurrency: int, batch_size: int, work: Path)
         shutil.copyfile(path, folder / path.name)
     start = time.perf_counter()
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        call_command("ingest", str(folder), "--batch-size", str(batch_size))
+        call_command("ingest", str(folder), "--batch-size", str(batch_size), "--user", username)
     uploaded = time.perf_counter()
     job = IngestJob.objects.get(path=str(folder.resolve()))
     ids = list(job.items.values_list("photo_id", flat=True))
     wait_processed(ids)
     end = time.perf_counter()
     mode = f"folder b{batch_size} ({batch_size} photo{'s' if batch_size > 1 else ''}/task)"
-    return Result(mode, concurrency, len(ids), faces_of(ids), uploaded - start, end - start)
+    return Result(mode, concurrency, len(ids), faces_of(ids), uploaded - start, end - start, tuple(paths))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=48, help="photos per mode")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1], help="worker pool sizes to compare")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1], help="worker processes to compare")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8], help="folder modes' photos per task")
     args = parser.parse_args()
 
     modes = len(API_REQUEST_SIZES) + len(args.batch_sizes)
-    sample = lfw_sample(WARM_UP_PHOTOS + args.n * modes * len(args.concurrency))
+    sample = lfw_sample(WARM_UP_PHOTOS + args.n * modes * len(args.workers))
     base = Path(tempfile.mkdtemp(prefix="facesearch-bench-"))
     # Registered before the embedded PostgreSQL registers its own exit handler, so it runs after that one has stopped
     # the server: deleting its data directory first leaves the server running.
     atexit.register(shutil.rmtree, base, ignore_errors=True)
     redis_process = start_stack(base)
+    from tests.factories import UserFactory
+
+    username = UserFactory().username  # the folder modes' uploader: their photos go to the user's personal library
     results: list[Result] = []
     try:
         offset = 0
-        for concurrency in args.concurrency:
+        for concurrency in args.workers:
             worker = start_worker(concurrency)
             try:
                 if offset == 0:  # first encodes trace the networks' graphs: keep them out of the timings
-                    run_folder(sample[:WARM_UP_PHOTOS], concurrency, max(args.batch_sizes), base / "warm")
+                    run_folder(sample[:WARM_UP_PHOTOS], concurrency, max(args.batch_sizes), base / "warm", username)
                     offset = WARM_UP_PHOTOS
                 for per_request in API_REQUEST_SIZES:
                     results.append(run_api(sample[offset : offset + args.n], concurrency, per_request))
                     offset += args.n
                 for batch_size in args.batch_sizes:
                     paths = sample[offset : offset + args.n]
-                    results.append(run_folder(paths, concurrency, batch_size, base / f"c{concurrency}"))
+                    results.append(run_folder(paths, concurrency, batch_size, base / f"c{concurrency}", username))
                     offset += args.n
             finally:
                 os.killpg(worker.pid, 15)
                 worker.wait(timeout=120)
+
+        # The folder modes' photos once more, through the bare pipeline: a first untimed pass per batch size traces
+        # the networks for the batch shapes it meets (the worker met them in its own warm-up and earlier tasks).
+        folder_photos = [p for r in results if r.mode.startswith("folder") for p in r.paths]
+        for batch_size in PIPELINE_BATCHES:
+            run_pipeline(folder_photos, batch_size)
+        yardsticks = [run_pipeline(folder_photos, batch_size) for batch_size in PIPELINE_BATCHES]
+        stored = storage()
     finally:
         redis_process.terminate()
         redis_process.wait(timeout=10)
@@ -213,9 +258,15 @@ def main() -> None:
     print(f"\ningest end to end (upload -> faces stored), {os.cpu_count()} CPUs, LFW 250x250 photos")
     print(f"{'mode':<28} {'workers':>7} {'photos':>6} {'faces':>6} {'upload s':>9} {'total s':>8} "
           f"{'photos/s':>9} {'faces/s':>8}")  # fmt: skip
+    for r in [*results, *yardsticks]:
+        print(f"{r.mode:<28} {r.concurrency or '-':>7} {r.photos:>6} {r.faces:>6} {r.upload_s:>9.2f} "
+              f"{r.total_s:>8.2f} {r.photos_per_s:>9.2f} {r.faces_per_s:>8.2f}")  # fmt: skip
+    print(stored)
+    best = max(yardsticks, key=lambda r: r.photos_per_s)
+    print(f"\nfolder ingest as a share of the bare pipeline's best ({best.mode}: {best.photos_per_s:.2f} photos/s):")
     for r in results:
-        print(f"{r.mode:<28} {r.concurrency:>7} {r.photos:>6} {r.faces:>6} {r.upload_s:>9.2f} {r.total_s:>8.2f} "
-              f"{r.photos_per_s:>9.2f} {r.faces_per_s:>8.2f}")  # fmt: skip
+        if r.mode.startswith("folder"):
+            print(f"  {r.mode:<28} {r.concurrency} worker(s): {r.photos_per_s / best.photos_per_s:6.1%}")
 
 
 if __name__ == "__main__":
