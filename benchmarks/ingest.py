@@ -4,7 +4,8 @@
 
 It starts its own embedded PostgreSQL+pgvector and Redis (`facesearch.stack`) in a temporary directory, migrates,
 starts a real Celery worker (`--workers` pool processes, each loading the networks once, as `CELERY_CONCURRENCY`
-does) and waits until every pool process has loaded them. Then, for each mode, on its own `--n` LFW photos (one per
+does, each with cores / N TensorFlow threads: `FACESEARCH_TF_THREADS`) and waits until every pool process has loaded
+them. Then, for each mode, on its own `--n` LFW photos (one per
 person, different photos for each mode so the same bytes are never skipped), it times from the first file sent to the
 last photo processed:
 
@@ -126,10 +127,12 @@ def storage() -> str:
 def start_worker(concurrency: int) -> subprocess.Popen:
     from facesearch.celery import app, ping
 
+    # Each of N processes gets cores / N TensorFlow threads, as the README's sizing guide says to configure them.
+    threads = max(1, (os.cpu_count() or 1) // concurrency) if concurrency > 1 else 0
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "facesearch", "worker", "--concurrency", str(concurrency),
          "--loglevel", "WARNING", "--hostname", f"bench-{os.getpid()}@%h", "--without-mingle", "--without-gossip"],
-        cwd=ROOT, start_new_session=True,
+        cwd=ROOT, start_new_session=True, env={**os.environ, "FACESEARCH_TF_THREADS": str(threads)},
     )  # fmt: skip
     deadline = time.monotonic() + 300
     while not app.control.ping(timeout=0.5):

@@ -271,6 +271,10 @@ AXES_DISABLE_ACCESS_LOG = True  # no row (address, browser) per successful sign-
 FACESEARCH_ENCODER = env.str("FACESEARCH_ENCODER", default="facenet")
 FACESEARCH_WEIGHTS_DIR = Path(env.str("FACESEARCH_WEIGHTS_DIR", default=str(DATA_DIR / "models")))
 FACESEARCH_MIN_FACE_SIZE = env.int("FACESEARCH_MIN_FACE_SIZE", default=20)
+# Threads TensorFlow runs one worker process's networks on; 0: all cores (TensorFlow's default, right for one worker
+# process a host). With N worker processes on a host give each cores / N, or their threads fight over the cores:
+# `benchmarks/ingest.py --workers` measures both (README, "Running at scale").
+FACESEARCH_TF_THREADS = env.int("FACESEARCH_TF_THREADS", default=0)
 # New faces close enough to an enrolled face (the encoder's auto_assign_distance) are named automatically.
 FACESEARCH_AUTO_ASSIGN = env.bool("FACESEARCH_AUTO_ASSIGN", default=True)
 # Identification names at most this share of strangers (people not enrolled): its threshold is calibrated to the

@@ -26,9 +26,26 @@ def accelerators() -> list[str]:
     return [device.name for device in tf.config.list_physical_devices("GPU")]
 
 
+def tensorflow_threads_apply() -> int:
+    """Give TensorFlow FACESEARCH_TF_THREADS threads (0: leave its default, all cores); before its first op, which
+    fixes them for the process."""
+    threads = settings.FACESEARCH_TF_THREADS
+    if threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    return threads
+
+
 def warm_up_and_log(logger: logging.Logger) -> None:
     """Load and run the networks once, and say where they run: a GPU worker that silently fell back to the CPU is
     the first thing to rule out when ingest is slow."""
+    threads = tensorflow_threads_apply()
     get_pipeline().warm_up()
     found = accelerators()
-    logger.info("networks loaded; running on %s", ", ".join(found) if found else "the CPU (no GPU found)")
+    logger.info(
+        "networks loaded; running on %s, %s",
+        ", ".join(found) if found else "the CPU (no GPU found)",
+        f"{threads} thread(s)" if threads else "all cores",
+    )
