@@ -126,6 +126,9 @@ class QualitySerializer(serializers.Serializer):
     yaw = serializers.FloatField()
     pitch = serializers.FloatField()
     roll = serializers.FloatField()
+    passed = serializers.BooleanField(
+        source="quality_passed", help_text="passed the quality gate (detection score and size) when stored"
+    )
 
     class Meta:
         ref_name = "FaceQuality"
@@ -150,6 +153,14 @@ class FaceOutputSerializer(serializers.Serializer):  # one `Face` in photos, lis
     person = PersonRefSerializer(allow_null=True)
     assignment = serializers.ChoiceField(choices=[*Face.Assignment.values, ""])
     assignment_distance = serializers.FloatField(allow_null=True)
+    review = serializers.ChoiceField(
+        choices=[*Face.Review.values, ""],
+        help_text="a person's verdict: face (kept despite the quality gate), not_face, ignored; empty when none",
+    )
+    hidden = serializers.BooleanField(
+        help_text="left out of search, suggestions, naming and Unknown faces: not a face, or below the quality gate "
+        "and not named"
+    )
     crop_url = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
 

@@ -15,7 +15,7 @@ from facesearch.core.pipeline import get_pipeline
 from facesearch.grouping.models import FaceGroup, GroupedFace
 from facesearch.libraries.models import Library
 from facesearch.people.models import FaceRejection, Person
-from facesearch.photos.models import Face
+from facesearch.photos.models import Face, awaiting_name
 from facesearch.photos.selectors import FACE_LIST_FIELDS_DEFERRED, face_nearest
 
 NAMING_CANDIDATES = 10
@@ -29,8 +29,9 @@ people already named (the index holds every face), which are no one's neighbours
 
 
 def unassigned_faces(*, library_id: int, model_id: str) -> QuerySet[Face]:
-    """The faces grouping is about: unassigned, searchable (not a never-match person's), of one library and encoder."""
-    return Face.objects.filter(library_id=library_id, model_id=model_id, person__isnull=True, searchable=True)
+    """The faces grouping is about, of one library and encoder: those awaiting a name (unassigned, searchable, not
+    hidden by the quality gate or as not a face, not ignored: `photos.models.awaiting_name`)."""
+    return Face.objects.filter(awaiting_name(), library_id=library_id, model_id=model_id)
 
 
 def review_from() -> float:
@@ -44,7 +45,7 @@ def face_neighbours(*, face: Face, max_distance: float) -> list[Neighbour]:
         embedding=np.asarray(face.embedding), model_id=face.model_id, library_ids=[face.library_id],
         limit=NEIGHBOUR_SCAN, max_distance=max_distance, exclude_face_id=face.id,
     )  # fmt: skip
-    near = [f for f in nearest if f.person_id is None][:NEIGHBOURS]
+    near = [f for f in nearest if f.person_id is None and f.review != Face.Review.IGNORED][:NEIGHBOURS]
     groups = dict(GroupedFace.objects.filter(face_id__in=[f.id for f in near]).values_list("face_id", "group_id"))
     vectors = dict(Face.objects.filter(id__in=[f.id for f in near]).values_list("id", "embedding"))
     return [Neighbour(f.id, groups.get(f.id), f.photo_id, np.asarray(vectors[f.id])) for f in near]
@@ -52,11 +53,7 @@ def face_neighbours(*, face: Face, max_distance: float) -> list[Neighbour]:
 
 def group_members(group_id: int) -> tuple[np.ndarray, list[int]]:
     """A group's unassigned faces' vectors and photo ids (faces assigned since have left it)."""
-    rows = list(
-        Face.objects.filter(grouping__group_id=group_id, person__isnull=True, searchable=True).values_list(
-            "embedding", "photo_id"
-        )
-    )
+    rows = list(Face.objects.filter(awaiting_name(), grouping__group_id=group_id).values_list("embedding", "photo_id"))
     if not rows:
         return np.zeros((0, 128), np.float32), []
     return np.stack([np.asarray(vector) for vector, _ in rows]), [photo for _, photo in rows]
@@ -119,14 +116,14 @@ def face_groups_suggested(*, library: Library, limit: int = 20) -> FaceGroups:
     """Suggested people of one library, as stored: its groups of unassigned faces, largest first, with the person
     each looks like; a lone face is listed when its name is in the review margin (automatic naming left it).
 
-    Read as the faces are now: a face assigned, deleted or made unsearchable since is not shown (maintenance drops
-    it from its group). The person is proposed afresh for each group shown (`group_proposal`, one index scan per
-    group, as cheap as the stored one), so an enrolment, rejection or hiding since shows at once; the stored proposal
-    orders the groups and waits for the next change.
+    Read as the faces are now: a face assigned, deleted, hidden, ignored or made unsearchable since is not shown
+    (maintenance drops it from its group). The person is proposed afresh for each group shown (`group_proposal`, one
+    index scan per group, as cheap as the stored one), so an enrolment, rejection or hiding since shows at once; the
+    stored proposal orders the groups and waits for the next change.
     """
     spec = get_pipeline().spec
     unassigned = unassigned_faces(library_id=library.id, model_id=spec.model_id)
-    members = Q(members__face__person__isnull=True, members__face__searchable=True)
+    members = awaiting_name("members__face__")
     stored = list(
         FaceGroup.objects.filter(library=library, model_id=spec.model_id)
         .annotate(size=Count("members", filter=members))

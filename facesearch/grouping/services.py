@@ -27,7 +27,7 @@ from facesearch.grouping.selectors import (
 )
 from facesearch.libraries.models import Library
 from facesearch.people.models import FaceRejection
-from facesearch.photos.models import Face
+from facesearch.photos.models import Face, awaiting_name
 from facesearch.photos.selectors import face_nearest
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def faces_group(*, face_ids: Sequence[int]) -> int:
     from its photo, or starts a group with neighbours, or stays alone (a face within automatic naming's distance of a
     person then gets a one-face group proposing that person: automatic naming left it to a person, see
     `embeddings.grouping.REVIEW_FAR`). Returns how many of the faces are now in a group."""
-    todo = list(Face.objects.filter(id__in=face_ids, person__isnull=True, searchable=True).defer("crop").order_by("id"))
+    todo = list(Face.objects.filter(awaiting_name(), id__in=face_ids).defer("crop").order_by("id"))
     if not todo:
         return 0
     spec = get_pipeline().spec
@@ -94,9 +94,7 @@ def _review_group(*, face: Face, max_distance: float) -> FaceGroup | None:
 def _group_renamed(*, group_id: int) -> None:
     """Propose a person for the group's current faces and mark it touched (for the next maintenance run)."""
     group = FaceGroup.objects.get(id=group_id)
-    face_ids = list(
-        Face.objects.filter(grouping__group=group, person__isnull=True, searchable=True).values_list("id", flat=True)
-    )
+    face_ids = list(Face.objects.filter(awaiting_name(), grouping__group=group).values_list("id", flat=True))
     spec = get_pipeline().spec
     cut = spec.group_distance if len(face_ids) >= 2 else spec.auto_assign_distance
     proposal = group_proposal(face_ids=face_ids, library_id=group.library_id, model_id=group.model_id, max_distance=cut)
@@ -117,8 +115,9 @@ class Maintained:
 def groups_maintain(*, library: Library) -> Maintained:
     """The periodic repair of one library's groups, in one transaction under its lock:
 
-    1. faces that are assigned, unsearchable or of another encoder leave grouping (unassigned again later, they are
-       placed afresh); faces rejected for their group's proposed person leave that group;
+    1. faces that no longer await a name (assigned, unsearchable, hidden, ignored) or are of another encoder leave
+       grouping (awaiting a name again later, they are placed afresh); faces rejected for their group's proposed
+       person leave that group;
     2. unassigned faces grouping has not seen are placed (at most MAINTAIN_FACES);
     3. the touched groups (faces joined or left since the last run) and the groups and lone faces near each one's
        mean face are clustered afresh (`embeddings.grouping.regroup`) and renamed; groups too small are dropped.
@@ -151,7 +150,7 @@ def faces_unplaced_group(*, library: Library, limit: int) -> int:
 
 def _faces_leave(*, library: Library, model_id: str) -> int:
     gone = GroupedFace.objects.filter(face__library=library).filter(
-        Q(face__person__isnull=False) | Q(face__searchable=False) | ~Q(face__model_id=model_id)
+        ~awaiting_name("face__") | ~Q(face__model_id=model_id)
     )
     FaceGroup.objects.filter(id__in=gone.values("group_id")).update(touched=True)
     left = gone.count()
@@ -230,7 +229,7 @@ def _touched_regroup(*, library: Library, model_id: str) -> int:
 
 def _groups_prune(*, library: Library) -> None:
     """Drop groups with no faces left, and one-face groups that are not a name to review."""
-    live = Q(members__face__person__isnull=True, members__face__searchable=True)
+    live = awaiting_name("members__face__")
     sizes = FaceGroup.objects.filter(library=library).annotate(size=Count("members", filter=live))
     empty = sizes.filter(Q(size=0) | Q(size=1, review=False)).values_list("id", flat=True)
     GroupedFace.objects.filter(group_id__in=list(empty)).update(group=None)
@@ -261,10 +260,10 @@ def groups_maintain_all() -> dict[int, Maintained]:
     libraries = Library.objects.filter(
         Exists(FaceGroup.objects.filter(library=OuterRef("pk"), touched=True))
         | Exists(
-            Face.objects.filter(library=OuterRef("pk"), model_id=model_id, person__isnull=True, searchable=True).filter(
+            Face.objects.filter(awaiting_name(), library=OuterRef("pk"), model_id=model_id).filter(
                 ~Exists(GroupedFace.objects.filter(face=OuterRef("pk")))
             )
         )
-        | Exists(GroupedFace.objects.filter(face__library=OuterRef("pk"), face__person__isnull=False))
+        | Exists(GroupedFace.objects.filter(~awaiting_name("face__"), face__library=OuterRef("pk")))
     )
     return {library.id: groups_maintain(library=library) for library in libraries.order_by("id")}

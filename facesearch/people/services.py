@@ -103,10 +103,22 @@ def person_cover_refresh(*, person: Person) -> Person:
     return person
 
 
+def person_name_check(*, library_id: int, name: str, exclude_id: int | None = None) -> None:
+    """Refuse a name another person of the library has already (ignoring case and surrounding spaces): two people
+    called the same are two pickers' entries nobody can tell apart, so the existing one must be chosen instead."""
+    existing = Person.objects.filter(library_id=library_id, name__iexact=name.strip()).exclude(id=exclude_id).first()
+    if existing is not None:
+        raise ApplicationError(
+            f"There is already a person called {existing.name} in this library: choose them instead.",
+            {"name": name, "person": {"id": existing.id, "name": existing.name}},
+        )
+
+
 @transaction.atomic
 def person_create(
     *, library: Library, name: str, notes: str = "", never_match: bool = False, hidden: bool = False
 ) -> Person:
+    person_name_check(library_id=library.id, name=name)
     person = Person(library=library, name=name.strip(), notes=notes, never_match=never_match, hidden=hidden)
     person.full_clean()
     person.save()
@@ -134,6 +146,7 @@ def person_update(*, person: Person, data: dict[str, Any], caller: Caller | None
         person.hidden = data["hidden"]
         fields.append("hidden")
     if "name" in data:
+        person_name_check(library_id=person.library_id, name=data["name"], exclude_id=person.pk)
         person.name = data["name"].strip()
         fields.append("name")
     if "notes" in data:

@@ -37,7 +37,7 @@ from facesearch.libraries.access import Caller, object_get
 from facesearch.libraries.models import Scope
 from facesearch.people.models import Person
 from facesearch.people.services import faces_assign, faces_unassign
-from facesearch.photos import drawing, ingest, selectors, services
+from facesearch.photos import drawing, ingest, review, selectors, services
 from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
 from facesearch.photos.storage import photo_file_path
 
@@ -91,6 +91,9 @@ class JobOutputSerializer(serializers.Serializer):
     done = serializers.IntegerField()
     skipped = serializers.IntegerField(help_text="same bytes already stored")
     failed = serializers.IntegerField()
+    retryable = serializers.IntegerField(
+        help_text="failed items a retry can succeed for (a stored photo, a folder's file; not a refused upload)"
+    )
     progress = serializers.SerializerMethodField(help_text="share of items finished, 0 to 1")
 
     class Meta:
@@ -169,12 +172,21 @@ class PhotoListApi(APIView):
 
     class FilterSerializer(PageFilterSerializer):
         status = serializers.ChoiceField(choices=Photo.Status.choices, required=False)
-        person = serializers.IntegerField(required=False, help_text="photos showing this person")
+        person = serializers.ListField(
+            child=serializers.IntegerField(), required=False, max_length=20,
+            help_text="photos showing this person; repeated: photos showing all of them",
+        )  # fmt: skip
+        faces = serializers.ChoiceField(
+            choices=["unnamed", "none"], required=False,
+            help_text="unnamed: with a face nobody is named for; none: processed, and no face was found",
+        )  # fmt: skip
         model_id = serializers.CharField(required=False)
         ordering = serializers.ChoiceField(
-            choices=[f"{sign}{field}" for field in ("created_at", "taken_at", "id", "size") for sign in ("", "-")],
+            choices=[
+                f"{sign}{field}" for field in ("created_at", "taken_at", "date", "id", "size") for sign in ("", "-")
+            ],
             required=False,
-            help_text="default: -created_at",
+            help_text="default: -created_at; date: when taken, else when uploaded",
         )
 
     class InputSerializer(serializers.Serializer):
@@ -185,6 +197,10 @@ class PhotoListApi(APIView):
         library = serializers.IntegerField(
             required=False, min_value=1, help_text="default: an API key's library, or your personal library"
         )
+        job = serializers.IntegerField(
+            required=False, min_value=1,
+            help_text="with `files`: add them to this upload job of yours (one upload sent in several requests)",
+        )  # fmt: skip
 
         class Meta:
             ref_name = "PhotoUpload"
@@ -192,6 +208,8 @@ class PhotoListApi(APIView):
         def validate(self, data: dict) -> dict:
             if bool(data.get("file")) == bool(data.get("files")):
                 raise serializers.ValidationError("Send one image as `file`, or several as `files`.")
+            if data.get("job") and not data.get("files"):
+                raise serializers.ValidationError("`job` goes with `files`.")
             return data
 
     def initialize_request(self, request: HttpRequest, *args, **kwargs) -> Request:
@@ -227,7 +245,8 @@ class PhotoListApi(APIView):
             "`files`: several → an upload job and one result per file (refused files are failed items), 201 when "
             "one of them is new, else 200; 400 only when no file could be stored. A file over "
             "FACESEARCH_MAX_UPLOAD_BYTES is refused; over FACESEARCH_MAX_UPLOAD_FILES files: 400, nothing stored. "
-            "Faces appear once the worker has processed the photo "
+            "`job`: add `files` to an upload job of yours begun by an earlier request, so that one upload sent in "
+            "several requests is one job. Faces appear once the worker has processed the photo "
             "(`status` goes pending → processing → done or failed)."
         ),
     )
@@ -242,8 +261,12 @@ class PhotoListApi(APIView):
             data = PhotoOutputSerializer(photo, context=context).data
             return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
+        job = None
+        if (job_id := serializer.validated_data.get("job")) is not None:
+            jobs = IngestJob.objects.filter(library=library, source=IngestJob.Source.UPLOAD, created_by=caller.user)
+            job = object_get(jobs, caller, Scope.UPLOAD, noun="job", id=job_id)
         job, items = ingest.photos_upload(
-            files=serializer.validated_data["files"], library=library, uploaded_by=caller.user
+            files=serializer.validated_data["files"], library=library, uploaded_by=caller.user, job=job
         )
         photos = {
             photo.id: PhotoOutputSerializer(photo, context=context).data
@@ -285,6 +308,69 @@ class PhotoDetailApi(APIView):
             photo=object_get(Photo.objects.all(), Caller.of(request), Scope.MANAGE, noun="photo", id=photo_id)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PhotoBulkInputSerializer(serializers.Serializer):
+    photo_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+
+    class Meta:
+        ref_name = "PhotoBulk"
+
+
+def _photos_bulk(request: Request, scope: str) -> list[Photo]:
+    """The photos a bulk operation names, all of them the caller's with `scope`: else a 404 naming the ids that are
+    not (as for ids that do not exist), or a 403, and nothing changes."""
+    serializer = PhotoBulkInputSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return selectors.photos_for(
+        caller=Caller.of(request), photo_ids=serializer.validated_data["photo_ids"], scope=scope
+    )
+
+
+class PhotoBulkDeleteApi(APIView):
+    scopes = {"POST": Scope.MANAGE}
+
+    @extend_schema(
+        operation_id="photos_bulk_delete",
+        request=PhotoBulkInputSerializer,
+        responses={
+            200: inline_serializer(name="PhotoBulkDeleted", fields={"deleted": serializers.IntegerField()}),
+            **ERRORS,
+            **NOT_FOUND,
+            **UNSUPPORTED_MEDIA_TYPE,
+        },
+        description="Deletes several photos as `DELETE photos/{id}/` does each. Any id unknown: 404, nothing deleted.",
+    )
+    def post(self, request: Request) -> Response:
+        photos = _photos_bulk(request, Scope.MANAGE)
+        return Response({"deleted": services.photos_delete(photos=photos)})
+
+
+class PhotoBulkReprocessApi(APIView):
+    scopes = {"POST": Scope.UPLOAD}
+
+    @extend_schema(
+        operation_id="photos_bulk_reprocess",
+        request=PhotoBulkInputSerializer,
+        responses={
+            200: inline_serializer(
+                name="PhotoBulkReprocessed",
+                fields={
+                    "queued": serializers.IntegerField(),
+                    "jobs": serializers.ListField(child=serializers.IntegerField()),
+                },
+            ),
+            **ERRORS,
+            **NOT_FOUND,
+            **UNSUPPORTED_MEDIA_TYPE,
+        },
+        description="Finds the faces of several photos again (a reprocess job per library; named faces keep their "
+        "people). Any id unknown: 404, nothing queued.",
+    )
+    def post(self, request: Request) -> Response:
+        photos = _photos_bulk(request, Scope.UPLOAD)
+        jobs = ingest.photos_reprocess(photo_ids=[photo.id for photo in photos], user=Caller.of(request).user)
+        return Response({"queued": len(photos), "jobs": [job.id for job in jobs]})
 
 
 class PhotoImageApi(APIView):
@@ -385,6 +471,15 @@ class FaceListApi(APIView):
         model_id = serializers.CharField(required=False)
         assignment = serializers.ChoiceField(choices=Face.Assignment.choices, required=False)
         source = serializers.ChoiceField(choices=Face.Source.choices, required=False, help_text="detected or drawn")
+        awaiting_name = serializers.BooleanField(
+            required=False, allow_null=True, default=None,
+            help_text="true: the Unknown faces (unassigned, not hidden, not ignored); false: every other face",
+        )  # fmt: skip
+        hidden = serializers.BooleanField(
+            required=False, allow_null=True, default=None,
+            help_text="true: hidden faces only (not a face, or below the quality gate and not named); false: shown",
+        )  # fmt: skip
+        review = serializers.ChoiceField(choices=Face.Review.choices, required=False, help_text="a person's verdict")
         ordering = serializers.ChoiceField(
             choices=[f"{sign}{field}" for field in ("id", "created_at", "score", "box_size") for sign in ("", "-")],
             required=False,
@@ -438,6 +533,40 @@ class FaceDetailApi(APIView):
         else:
             person = object_get(Person.objects.filter(library_id=face.library_id), caller, noun="person", id=person_id)
             faces_assign(caller=caller, person=person, face_ids=[face.id], how=Face.Assignment.MANUAL)
+        face = selectors.face_list(caller=caller).get(id=face.id)
+        return Response(FaceOutputSerializer(face, context={"request": request}).data)
+
+
+class FaceReviewApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        review = serializers.ChoiceField(
+            choices=[*Face.Review.values, ""],
+            help_text="not_face: not a face, left out everywhere (a named face loses its name); ignored: a real face "
+            "nobody wants to name (unnamed faces only); face: shown although the quality gate hid it; empty: undo",
+        )
+
+        class Meta:
+            ref_name = "FaceReview"
+
+    @extend_schema(
+        operation_id="faces_review",
+        request=InputSerializer,
+        responses={
+            200: FaceOutputSerializer,
+            **ERRORS,
+            **NOT_FOUND,
+            **UNSUPPORTED_MEDIA_TYPE,
+            **error_responses({409: "ignoring a named face: remove the name first"}),
+        },
+        description="Record a person's verdict on a face (Not a face, Ignore, Keep), or undo it; kept across "
+        "reprocessing.",
+    )
+    def post(self, request: Request, face_id: int) -> Response:
+        caller = Caller.of(request)
+        face = object_get(Face.objects.only("id", "library_id"), caller, Scope.MANAGE, noun="face", id=face_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review.face_review(caller=caller, face_id=face.id, review=serializer.validated_data["review"])
         face = selectors.face_list(caller=caller).get(id=face.id)
         return Response(FaceOutputSerializer(face, context={"request": request}).data)
 

@@ -19,7 +19,7 @@ from django.utils import timezone as django_timezone
 from facesearch.core.errors import ApplicationError
 from facesearch.libraries.models import Library
 from facesearch.photos import tasks
-from facesearch.photos.jobs import item_add, job_seal, upload_job_create
+from facesearch.photos.jobs import item_add, job_reopen, job_seal, upload_job_create
 from facesearch.photos.models import IngestItem, IngestJob, Photo
 from facesearch.photos.processing import DB_ERRORS, PENDING_AGAIN
 from facesearch.photos.services import photo_create
@@ -47,7 +47,7 @@ IMAGE_EXTENSIONS = frozenset(
 
 
 def photos_upload(
-    *, files: Sequence[File], library: Library, uploaded_by: AbstractBaseUser | None
+    *, files: Sequence[File], library: Library, uploaded_by: AbstractBaseUser | None, job: IngestJob | None = None
 ) -> tuple[IngestJob, list[IngestItem]]:
     """Several uploaded files as one upload job into `library`: one item per file, a refused file is a failed item.
 
@@ -55,14 +55,24 @@ def photos_upload(
     their photos, the job is sealed and the new photos are queued together, BATCH_SIZE per task, so the worker batches
     detection and encoding across them. When every file is refused nothing is kept, the job included, and
     ApplicationError lists the reasons.
+
+    `job`: an upload job an earlier request of the same upload began (a browser sends many files in several requests,
+    and they are one upload: one job). It is reopened, gets these files too and is sealed again; files all refused
+    are its failed items then, since the job is kept anyway.
     """
-    job = upload_job_create(library=library, user=uploaded_by)
+    appending = job is not None
+    if job is None:
+        job = upload_job_create(library=library, user=uploaded_by)
+    else:
+        job_reopen(job=job)
     items: list[IngestItem] = []
     try:
         for file in files:
             items.append(_upload_file_add(job=job, file=file, uploaded_by=uploaded_by))
     finally:
-        refused = all(item.state == IngestItem.State.FAILED for item in items) and len(items) == len(files)
+        refused = (
+            not appending and all(item.state == IngestItem.State.FAILED for item in items) and len(items) == len(files)
+        )
         if not refused:  # also when the loop was cut short: what was stored is processed
             job_seal(job=job)
             new_photos = [item.photo_id for item in items if item.state == IngestItem.State.PENDING]

@@ -72,6 +72,15 @@ def job_seal(*, job: IngestJob) -> None:
     job.refresh_from_db()
 
 
+def job_reopen(*, job: IngestJob) -> None:
+    """More files of the same upload arrive in a later request: the job is filling again until `job_seal`, so it is
+    not shown done between two requests' worth of files."""
+    with transaction.atomic():
+        IngestJob.objects.select_for_update(no_key=True).filter(id=job.id).values_list("id").first()
+        IngestJob.objects.filter(id=job.id).update(state=IngestJob.State.PENDING, finished_at=None)
+    job.refresh_from_db()
+
+
 def job_interrupt(*, job: IngestJob) -> None:
     """Filling stopped before every file was added (Ctrl-C); the next `ingest` of the same folder resumes it."""
     IngestJob.objects.filter(id=job.id).exclude(state=IngestJob.State.DONE).update(state=IngestJob.State.INTERRUPTED)

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
@@ -63,6 +64,11 @@ class Face(models.Model):
         DETECTED = "detected"
         DRAWN = "drawn"  # a box a person drew around a face the detector missed (`photos.drawing`)
 
+    class Review(models.TextChoices):
+        FACE = "face"  # a person kept it although it failed the quality gate
+        NOT_FACE = "not_face"  # not a face (an ornament, a pattern): left out everywhere
+        IGNORED = "ignored"  # a real face nobody wants to name: leaves Unknown faces, suggestions and naming
+
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="faces")
     library = models.ForeignKey(
         "libraries.Library",
@@ -91,6 +97,21 @@ class Face(models.Model):
     searchable = models.BooleanField(
         default=True, help_text="false for faces of a person marked never-match: no search or naming returns them"
     )
+    review = models.CharField(
+        max_length=16, choices=Review.choices, blank=True, default="",
+        help_text="a person's verdict on the detection; kept across reprocessing and re-encoding",
+    )  # fmt: skip
+    quality_passed = models.BooleanField(
+        default=True, help_text="passed the quality gate (`embeddings.quality.passes_gate`) when stored; drawn: true"
+    )
+    # Derived by the database from the columns above, so no service has to keep it in step: a face nobody named is
+    # hidden when a person said it is not a face, or when it failed the quality gate and nobody said it is a face.
+    # A named face is never hidden. Hidden faces are kept but left out of search, naming, grouping and Unknown faces.
+    hidden = models.GeneratedField(
+        expression=Q(person__isnull=True) & (Q(review="not_face") | (Q(quality_passed=False) & ~Q(review="face"))),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -117,7 +138,7 @@ class Face(models.Model):
                 fields=["library", "model_id"],
                 include=["id", "embedding"],
                 name="face_library_vectors",
-                condition=models.Q(searchable=True),
+                condition=models.Q(searchable=True, hidden=False),
             ),
             # Counting candidates (`face_nearest_exact`), and ingest's exact scan (it includes unsearchable faces).
             models.Index(fields=["library", "model_id"], name="face_library_model"),
@@ -135,6 +156,14 @@ class Face(models.Model):
 
 CONFIRMED = (Face.Assignment.MANUAL, Face.Assignment.ENROLLED)
 """Assignments a person made (not identification's guesses): identification compares against these faces only."""
+
+
+def awaiting_name(prefix: str = "") -> Q:
+    """Faces waiting for a name: unassigned, not hidden, not ignored (unassigned faces are searchable). Unknown faces,
+    suggestions, grouping and automatic naming are about these; `prefix` reaches them through a relation ("face__")."""
+    return Q(**{f"{prefix}person__isnull": True, f"{prefix}searchable": True, f"{prefix}hidden": False}) & ~Q(
+        **{f"{prefix}review": Face.Review.IGNORED}
+    )
 
 
 class IngestJob(models.Model):

@@ -19,6 +19,7 @@ from django.utils import timezone as django_timezone
 
 import embeddings
 from embeddings import EmbeddingsError
+from embeddings.quality import passes_gate
 from facesearch.core.images import jpeg_encode, read_stored
 from facesearch.core.metrics import batch_observed
 from facesearch.core.pipeline import get_pipeline
@@ -31,7 +32,7 @@ from facesearch.people.services import (
     people_covers_refresh,
 )
 from facesearch.photos.jobs import items_finish
-from facesearch.photos.models import Face, IngestItem, IngestJob, Photo
+from facesearch.photos.models import Face, IngestItem, IngestJob, Photo, awaiting_name
 from facesearch.photos.storage import photo_file_path
 
 logger = logging.getLogger(__name__)
@@ -190,10 +191,11 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
     """Replace the photo's faces by `faces`, in one transaction under the photo's row lock.
 
     A new face that overlaps an old one (IoU >= SAME_FACE_IOU) takes its place: same encoder → the row is updated in
-    place (its id, person, rejections and cover-face role survive); another encoder → a new row inherits the person
-    and the rejections ("not this person"). Old faces left unmatched are deleted. So re-running never duplicates and
-    a re-encode keeps people's assignments and corrections. Faces new to the photo are named automatically when they
-    are that close to an enrolled face they were not rejected for.
+    place (its id, person, rejections, review verdict and cover-face role survive); another encoder → a new row
+    inherits the person, the verdict (not a face, ignored) and the rejections ("not this person"). Old faces left
+    unmatched are deleted. So re-running never duplicates and a re-encode keeps people's assignments and corrections.
+    Each face is judged by the quality gate again; faces new to the photo that pass it are named automatically when
+    they are that close to an enrolled face they were not rejected for.
     """
     with transaction.atomic():
         photo = Photo.objects.select_for_update(no_key=True).filter(id=photo_id).first()
@@ -209,13 +211,16 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
         offset = 16384  # above any real face index; PositiveSmallIntegerField holds up to 32767
         Face.objects.filter(id__in=[old.id for old in kept.values()]).update(index=F("index") + offset)
         for new, old in kept.items():
-            Face.objects.filter(id=old.id).update(**face_fields(faces[new], index=new, model_id=model_id))
+            Face.objects.filter(id=old.id).update(
+                **face_fields(faces[new], index=new, model_id=model_id), quality_passed=_passes_gate(faces[new], photo)
+            )
 
         created = Face.objects.bulk_create(
             Face(
                 photo=photo,
                 library_id=photo.library_id,
                 **face_fields(faces[new], index=new, model_id=model_id),
+                quality_passed=_passes_gate(faces[new], photo),
                 **(_assignment_of(inherited[new]) if new in inherited else {}),
             )
             for new in range(len(faces))
@@ -229,8 +234,11 @@ def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id:
         Face.objects.filter(id__in=[old.id for old in obsolete]).delete()
         people_covers_refresh({old.person_id for old in obsolete})
         if settings.FACESEARCH_AUTO_ASSIGN:  # new faces only: a face kept from before keeps what a person decided
+            waiting = set(
+                Face.objects.filter(awaiting_name(), id__in=[face.id for face in created]).values_list("id", flat=True)
+            )  # not hidden by the quality gate, nor a verdict carried from another encoder's face
             faces_assign_automatically(
-                faces=[face for face in created if face.person_id is None],
+                faces=[face for face in created if face.id in waiting],
                 max_distance=get_pipeline().spec.auto_assign_distance,
             )
         faces_group(face_ids=[face.id for face in created])  # those still unassigned join the suggested people
@@ -262,12 +270,20 @@ def face_fields(face: embeddings.Face, *, index: int, model_id: str) -> dict:
 
 
 def _assignment_of(old: Face) -> dict:
-    """A person carried over to another encoder's face (a never-match person's face stays unsearchable); a distance
-    measured by the old encoder no longer holds."""
+    """A person carried over to another encoder's face (a never-match person's face stays unsearchable), and a
+    person's verdict on it (not a face, ignored); a distance measured by the old encoder no longer holds."""
     return {
         "person_id": old.person_id, "assignment": old.assignment, "assignment_distance": None,
-        "searchable": old.searchable,
+        "searchable": old.searchable, "review": old.review,
     }  # fmt: skip
+
+
+def _passes_gate(face: embeddings.Face, photo: Photo) -> bool:
+    """The quality gate (`embeddings.quality.passes_gate`) for a detected face; a drawn face passes, and so does a face
+    of a photo whose size is not known."""
+    if face.landmarks_source != "detector" or not photo.width or not photo.height:
+        return True
+    return passes_gate(score=face.score, box_size=face.quality.box_size, image_size=(photo.width, photo.height))
 
 
 def iou(a: Sequence[float], b: Sequence[float]) -> float:

@@ -12,15 +12,16 @@ from typing import Any
 import django_filters
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count, F, FloatField, Prefetch, Q, QuerySet, Value
+from django.db.models import Count, Exists, F, FloatField, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, NullIf
 from pgvector.django import L2Distance
 from PIL import Image
 
 import embeddings
+from facesearch.core.errors import ApplicationError
 from facesearch.core.images import jpeg_encode, read_stored
 from facesearch.libraries.access import Caller, in_libraries
-from facesearch.photos.models import CONFIRMED, Face, IngestItem, IngestJob, Photo
+from facesearch.photos.models import CONFIRMED, Face, IngestItem, IngestJob, Photo, awaiting_name
 from facesearch.photos.storage import (
     PHOTOS_DIR,
     THUMBS_DIR,
@@ -35,12 +36,26 @@ FACE_LIST_FIELDS_DEFERRED = ("crop", "embedding")  # kilobytes per row that list
 
 class PhotoFilter(django_filters.FilterSet):
     library = django_filters.NumberFilter(field_name="library")
-    person = django_filters.NumberFilter(field_name="faces__person", distinct=True)
     ordering = django_filters.OrderingFilter(fields=("created_at", "taken_at", "id", "size"))
 
     class Meta:
         model = Photo
         fields = ("status", "model_id")
+
+
+def photos_filtered(
+    photos: QuerySet[Photo], *, people: Sequence[int] = (), faces: str | None = None
+) -> QuerySet[Photo]:
+    """Photos showing every one of `people` ("A and B"), and/or by their faces: `unnamed` (a face nobody is named
+    for), `none` (processed, no face found). Subqueries, not joins: one row per photo however many faces match."""
+    for person_id in dict.fromkeys(people):
+        photos = photos.filter(Exists(Face.objects.filter(photo=OuterRef("pk"), person_id=person_id)))
+    if faces == "unnamed":  # awaiting a name: not hidden by the quality gate or as not a face, not ignored
+        photos = photos.filter(Exists(Face.objects.filter(awaiting_name(), photo=OuterRef("pk"))))
+    elif faces == "none":  # no face shown (hidden ones are probably not faces)
+        shown = Face.objects.filter(photo=OuterRef("pk"), hidden=False)
+        photos = photos.filter(status=Photo.Status.DONE).exclude(Exists(shown))
+    return photos
 
 
 class FaceFilter(django_filters.FilterSet):
@@ -50,11 +65,18 @@ class FaceFilter(django_filters.FilterSet):
     person = django_filters.NumberFilter(field_name="person")
     photo = django_filters.NumberFilter(field_name="photo")
     unassigned = django_filters.BooleanFilter(field_name="person", lookup_expr="isnull")
+    awaiting_name = django_filters.BooleanFilter(method="filter_awaiting_name")
+    hidden = django_filters.BooleanFilter(field_name="hidden")
     ordering = django_filters.OrderingFilter(fields=("id", "created_at", "score", "box_size", "photo"))
 
     class Meta:
         model = Face
-        fields = ("person", "photo", "model_id", "assignment", "source")
+        fields = ("person", "photo", "model_id", "assignment", "source", "review")
+
+    def filter_awaiting_name(self, queryset: QuerySet[Face], name: str, value: bool | None) -> QuerySet[Face]:
+        if value is None:
+            return queryset
+        return queryset.filter(awaiting_name()) if value else queryset.exclude(awaiting_name())
 
 
 class JobFilter(django_filters.FilterSet):
@@ -71,12 +93,35 @@ def photo_list(*, caller: Caller, filters: dict[str, Any] | None = None) -> Quer
     faces = Face.objects.defer(*FACE_LIST_FIELDS_DEFERRED).select_related("person").order_by("model_id", "index")
     photos = in_libraries(Photo.objects.all(), caller)
     queryset = photos.select_related("uploaded_by", "library").prefetch_related(Prefetch("faces", queryset=faces))
-    queryset = PhotoFilter(filters or {}, queryset).qs
-    if (filters or {}).get("ordering") in ("taken_at", "-taken_at"):
+    filters = filters or {}
+    queryset = PhotoFilter(filters, queryset).qs
+    queryset = photos_filtered(queryset, people=filters.get("person", ()), faces=filters.get("faces"))
+    if filters.get("ordering") in ("taken_at", "-taken_at"):
         column = F("taken_at")
         order = column.asc(nulls_last=True) if filters["ordering"] == "taken_at" else column.desc(nulls_last=True)
         queryset = queryset.order_by(order, "-id")
+    elif filters.get("ordering") in ("date", "-date"):  # when taken, else when uploaded: what a timeline groups by
+        queryset = queryset.annotate(date=Coalesce("taken_at", "created_at"))
+        queryset = queryset.order_by(filters["ordering"], "-id" if filters["ordering"] == "-date" else "id")
     return queryset
+
+
+def photos_for(*, caller: Caller, photo_ids: Sequence[int], scope: str) -> list[Photo]:
+    """Exactly these photos, for an operation needing `scope` on each: a 404 naming the ids the caller cannot read
+    (whether they exist elsewhere or not), a 403 when one is readable but `scope` is not the caller's there."""
+    ids = sorted(set(photo_ids))
+    photos = list(in_libraries(Photo.objects.filter(id__in=ids), caller).order_by("id"))
+    missing = sorted(set(ids) - {photo.id for photo in photos})
+    if missing:
+        raise ApplicationError("Some photos do not exist.", {"photo_ids": missing}, status=404)
+    refused = sorted({photo.library_id for photo in photos if not caller.may(scope, photo.library_id)})
+    if refused:
+        raise ApplicationError(
+            f"Your access to this library does not allow this (it needs `{scope}`).",
+            {"library": refused[0], "needs": scope},
+            status=403,
+        )
+    return photos
 
 
 def face_list(*, caller: Caller, filters: dict[str, Any] | None = None) -> QuerySet[Face]:
@@ -103,6 +148,13 @@ def job_list(*, caller: Caller, filters: dict[str, Any] | None = None) -> QueryS
         .select_related("created_by")
         .annotate(total=Count("items"), **counts)
         .annotate(finished=F("done") + F("skipped") + F("failed"))
+        .annotate(  # failed items a retry can succeed for: a stored photo, or a folder's file (read again)
+            retryable=Count(
+                "items",
+                filter=Q(items__state=IngestItem.State.FAILED)
+                & (Q(items__photo__isnull=False) | Q(source=IngestJob.Source.FOLDER)),
+            )
+        )
         .annotate(
             progress=Coalesce(Cast("finished", FloatField()) / NullIf("total", 0), 1.0, output_field=FloatField())
         )
@@ -209,12 +261,12 @@ def media_audit(*, stale_after: float = 3600) -> MediaAudit:
 
 # -------------------------------------------------------------------------------------------- nearest neighbours
 # The one nearest-neighbour query over face embeddings: search, identification, automatic naming and suggestions use
-# it. Plain ORM SQL, `ORDER BY embedding <-> %s LIMIT k` over the faces of the given libraries (searchable ones only,
-# unless told), answered by the HNSW index `face_embedding_hnsw_l2` (Euclidean distance between L2-normalised
-# vectors: the number `embeddings.distance` returns and thresholds are calibrated in) when the candidates are many,
-# and by an exact scan of the library's btree index when they are few. `hnsw.ef_search` is set for the query's own
-# transaction, and pgvector's iterative index scan keeps filtered queries (libraries, model_id, confirmed faces only)
-# from returning fewer than `limit` rows.
+# it. Plain ORM SQL, `ORDER BY embedding <-> %s LIMIT k` over the faces of the given libraries (searchable ones that
+# are not hidden, unless told), answered by the HNSW index `face_embedding_hnsw_l2` (Euclidean distance between
+# L2-normalised vectors: the number `embeddings.distance` returns and thresholds are calibrated in) when the candidates
+# are many, and by an exact scan of the library's btree index when they are few. `hnsw.ef_search` is set for the
+# query's own transaction, and pgvector's iterative index scan keeps filtered queries (libraries, model_id, confirmed
+# faces only) from returning fewer than `limit` rows.
 
 EF_SEARCH = 100
 """Size of the HNSW candidate list. `benchmarks/search.py` at 1M faces (see README): recall@10 >= 0.99 from 100 on,
@@ -246,7 +298,7 @@ def face_nearest_candidates(
     """The faces a nearest-neighbour query compares with, unordered."""
     faces = Face.objects.filter(library_id__in=list(library_ids), model_id=model_id)
     if not include_unsearchable:
-        faces = faces.filter(searchable=True)
+        faces = faces.filter(searchable=True, hidden=False)
     if confirmed_only:
         faces = faces.filter(person__isnull=False, assignment__in=CONFIRMED)
     if exclude_face_id is not None:
@@ -297,8 +349,9 @@ def face_nearest(
     """The `limit` faces nearest to `embedding` among faces of the same encoder in `library_ids`, nearest first, each
     with `.distance`.
 
-    Faces of people marked never-match are left out (`include_unsearchable` is for ingest alone: it must recognise
-    them to keep their new faces out too). `confirmed_only` keeps faces a person assigned (manual or enrolled);
+    Faces of people marked never-match and hidden faces (not a face, or below the quality gate) are left out
+    (`include_unsearchable` is for ingest and erasure alone: ingest must recognise a never-match person to keep their
+    new faces out too). `confirmed_only` keeps faces a person assigned (manual or enrolled);
     `max_distance` keeps only faces closer than it, by `embeddings.same_person` (the rule verify and identify decide
     by, so a cut at the threshold keeps exactly the "same person" faces). The cut is applied to the k rows the index
     returns, not in SQL: top-k then cut is the same answer, and a SQL `WHERE distance < x` would make the iterative

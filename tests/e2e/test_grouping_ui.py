@@ -53,7 +53,7 @@ def test_a_face_in_the_review_margin_is_flagged_on_the_unknown_faces_page_and_na
         expect(card).to_have_attribute("data-review", "true")
         expect(card.locator(".review-flag")).to_have_text("Check")
         expect(card).to_contain_text("Might be Colin Powell")
-        expect(card.get_by_label("Name as")).to_have_value(str(person["id"]))
+        expect(card.get_by_label("Name as")).to_have_value("Colin Powell")
         screenshot(page, "suggestion-to-review")
         card.get_by_role("button", name="Assign 1 face").click()
         expect(page.locator(".toast").last).to_contain_text("1 face assigned to Colin Powell")

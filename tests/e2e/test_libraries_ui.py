@@ -175,7 +175,7 @@ def test_viewer_switches_to_the_shared_library_and_sees_it_without_upload_delete
     page.goto("/")
     expect(page.locator("#search-scope")).to_have_text(f"Searching {TEAM} only (chosen in the bar).")
     page.get_by_label("Photo to search with").set_input_files(lfw_file(lfw_dir, "Hugo_Chavez_0003.jpg"))
-    shown = page.locator("#results > li:not([hidden])")
+    shown = page.locator("#results .result:not([hidden])")
     expect(shown.first).to_be_visible(timeout=SEARCH_TIMEOUT)
     assert sorted(shown.locator(".match-file").all_inner_texts()[:2]) == TEAM_PHOTOS[:2]
 

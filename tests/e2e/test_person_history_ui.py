@@ -92,9 +92,8 @@ def test_the_split_panel_moves_the_face_of_someone_else_to_a_new_person(page: Pa
     expect(groups.first.locator(f'input[value="{powell}"]')).to_have_count(1)
     screenshot(page, "person-split")
 
-    groups.first.get_by_label(f"Face {powell}").check()
-    page.get_by_label("Move to").select_option("new")
-    page.get_by_label("Name of the new person").fill("Colin Powell (split)")
+    groups.first.locator(f'input[value="{powell}"]').check()
+    page.get_by_label("Move the ticked faces to").fill("Colin Powell (split)")
     page.get_by_role("button", name="Move 1 face").click()
     expect(page.locator(".toast").last).to_contain_text("1 face moved to Colin Powell (split)")
     expect(page.locator("#person-meta")).to_have_text("3 faces")

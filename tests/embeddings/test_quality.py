@@ -1,12 +1,21 @@
-"""Quality measures: box size, sharpness, and the rough head pose read from 5 landmarks."""
+"""Quality measures: box size, sharpness, and the rough head pose read from 5 landmarks; and the quality gate, checked
+against the hand-labelled detections of ../shared/data/real-photos (tests/data/real_photos_face_labels.csv)."""
 
 from __future__ import annotations
+
+import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from embeddings.quality import NOSE_DEPTH, measure, pose, sharpness
+from embeddings import FacePipeline, read
+from embeddings.quality import MIN_SCORE, MIN_UNSURE_SIZE, NOSE_DEPTH, SURE_SCORE, measure, passes_gate, pose, sharpness
+
+LABELS = Path(__file__).resolve().parents[1] / "data" / "real_photos_face_labels.csv"
+REAL_PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-photos"
+CHRISTMAS = "Female_40_2_2_1.jpg"  # one woman before a Christmas tree: 6 of its 7 detections are ornaments and lace
 
 FRONTAL = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]]
@@ -69,3 +78,51 @@ def test_measure_gives_one_quality_per_face_with_box_size_the_shorter_side():
     assert [q.box_size for q in qualities] == [100, 40]
     assert qualities[1].yaw == pytest.approx(30, abs=1.5)
     assert measure(np.zeros((0, 4)), np.zeros((0, 5, 2)), np.zeros((0, 160, 160, 3), np.uint8)) == []
+
+
+def labelled() -> list[dict]:
+    with LABELS.open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def gated(row: dict) -> bool:
+    size = (int(row["width"]), int(row["height"]))
+    return passes_gate(score=float(row["score"]), box_size=float(row["box_size"]), image_size=size)
+
+
+def test_the_gate_passes_sure_detections_of_any_size_and_unsure_ones_only_when_not_tiny():
+    photo = (1000, 800)  # the shorter side is 800: an unsure face needs MIN_UNSURE_SIZE * 800 = 40 px
+    assert passes_gate(score=SURE_SCORE, box_size=20, image_size=photo)  # a small face of a crowd, sure
+    assert passes_gate(score=0.95, box_size=MIN_UNSURE_SIZE * 800, image_size=photo)
+    assert not passes_gate(score=0.95, box_size=MIN_UNSURE_SIZE * 800 - 1, image_size=photo)
+    assert not passes_gate(score=MIN_SCORE - 0.01, box_size=500, image_size=photo)  # unsure and large: a pattern
+
+
+def test_the_gate_meets_its_targets_on_the_hand_labelled_real_photos():
+    """At least 90% of the false detections hidden, at most 1% of the real faces (as the constants' comment says)."""
+    rows = labelled()
+    faces = [row for row in rows if row["label"] == "face"]
+    false = [row for row in rows if row["label"] == "not_face"]
+    assert (len(rows), len(faces), len(false)) == (253, 210, 39)
+    hidden_false = sum(not gated(row) for row in false)
+    lost = [row["file"] for row in faces if not gated(row)]
+    assert hidden_false == 38 and hidden_false / len(false) >= 0.9
+    assert lost == ["Male_24_3_1_1.jpg", "Male_24_3_1_1.jpg"] and len(lost) / len(faces) <= 0.01  # a double exposure
+
+
+def test_the_pipeline_finds_what_was_labelled_and_the_gate_keeps_only_the_real_face(pipeline: FacePipeline):
+    """The labels were made from FacePipeline's detections: on the Christmas photo it still finds the same 7 boxes
+    with the stored measures, and the gate keeps the woman's face alone."""
+    if not REAL_PHOTOS.is_dir():
+        pytest.skip(f"real photos not found at {REAL_PHOTOS}")
+    image = read(REAL_PHOTOS / CHRISTMAS)
+    faces = pipeline.encode(image)
+    rows = [row for row in labelled() if row["file"] == CHRISTMAS]
+    assert len(faces) == len(rows) == 7
+    for face, row in zip(faces, rows, strict=True):
+        assert face.box == pytest.approx([float(row[k]) for k in ("x1", "y1", "x2", "y2")], abs=0.5)
+        assert face.score == pytest.approx(float(row["score"]), abs=1e-3)
+    size = (image.shape[1], image.shape[0])
+    shown = [f for f in faces if passes_gate(score=f.score, box_size=f.quality.box_size, image_size=size)]
+    assert [row["label"] for row in rows] == ["face"] + ["not_face"] * 6
+    assert shown == faces[:1]

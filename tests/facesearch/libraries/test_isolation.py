@@ -26,6 +26,7 @@ from facesearch.libraries.erasure import person_erase
 from facesearch.libraries.models import AuditEntry, ErasureReceipt, Membership, Role
 from facesearch.people.models import AssignmentEvent, Merge
 from facesearch.people.services import faces_assign
+from facesearch.photos.models import Face
 from tests.facesearch.conftest import LfwImage
 from tests.facesearch.libraries.support import MISSING_ID, Side, error, library_state, user_client
 from tests.factories import PersonFactory, UserFactory
@@ -159,6 +160,8 @@ def _photos_list(w: World) -> None:
     assert set(w.listed("photos_list")) == w.bob.photo_ids()
     bush = w.alice.people["Alice's Bush"]
     assert w.listed("photos_list", query={"person": bush.id}) == []
+    his = w.bob.people["Bob's Bush"]
+    assert w.listed("photos_list", query={"person": [his.id, bush.id]}) == []  # her person with his: none of his
     w.hidden("photos_list", query={"library": Hers(w.alice.library.id)})
 
 
@@ -167,11 +170,28 @@ def _photos_upload(w: World) -> None:
     bush = w.lfw["George_W_Bush_0001"]
     w.hidden("photos_upload", body=lambda: {"file": query_image(bush), "library": Hers(w.alice.library.id)},
              fmt="multipart")  # fmt: skip
+    _upload_into_her_job(w)
     # Alice's bytes uploaded by Bob are Bob's own photo, not hers.
     response = w.call("photos_upload", body={"file": query_image(bush)}, fmt="multipart")
     assert response.status_code == 201, response.content
     photo = response.json()
     assert photo["library"] == w.bob.library.id and photo["id"] not in w.alice.photo_ids() and photo["faces"] == []
+
+
+@covers("photos_bulk_delete", "photos_bulk_reprocess")
+def _photos_bulk(w: World) -> None:
+    hers, his = w.alice.faces["George_W_Bush_0001"].photo_id, w.bob.faces["George_W_Bush_0005"].photo_id
+    for operation in ("photos_bulk_delete", "photos_bulk_reprocess"):
+        w.hidden(operation, body={"photo_ids": [Hers(hers)]})
+        w.hidden(operation, body={"photo_ids": [his, Hers(hers)]})  # one of hers among his: none is touched
+    assert his in w.bob.photo_ids()
+
+
+def _upload_into_her_job(w: World) -> None:
+    """His files sent into her upload job: as for a job that does not exist, and nothing stored."""
+    blair = w.lfw["Tony_Blair_0002"]
+    w.hidden("photos_upload", body=lambda: {"files": [query_image(blair)], "job": Hers(w.alice.job.id)},
+             fmt="multipart")  # fmt: skip
 
 
 @covers("photos_retrieve", "photos_destroy", "photos_image")
@@ -216,6 +236,14 @@ def _faces_assign(w: World) -> None:
     w.hidden("faces_assign", path={"face_id": Hers(hers)}, body={"person": w.bob.people["Bob's Bush"].id})
     w.hidden("faces_assign", path={"face_id": Hers(w.alice.faces["George_W_Bush_0001"].id)}, body={"person": None})
     w.hidden("faces_assign", path={"face_id": his}, body={"person": Hers(w.alice.people["Alice's Bush"].id)})
+
+
+@covers("faces_review")
+def _faces_review(w: World) -> None:
+    hers = Hers(w.alice.faces["George_W_Bush_0003"].id)
+    for review in ("not_face", "ignored", ""):
+        w.hidden("faces_review", path={"face_id": hers}, body={"review": review})
+    assert not Face.objects.filter(library=w.alice.library).exclude(review="").exists()  # nothing changed for her
 
 
 # ------------------------------------------------------------------------------------------------------------ jobs

@@ -114,7 +114,7 @@ def test_schema_documents_the_write_path(api_client):
         assert path in paths, path
     upload = paths["/api/photos/"]["post"]
     request = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[-1]
-    assert set(schema["components"]["schemas"][request]["properties"]) == {"file", "files", "library"}
+    assert set(schema["components"]["schemas"][request]["properties"]) == {"file", "files", "library", "job"}
     assert {"200", "201", "400", "401"} <= set(upload["responses"])
     photo = schema["components"]["schemas"]["Photo"]["properties"]
     assert {"id", "library", "sha256", "status", "error", "url", "width", "height", "created_at", "faces"} <= set(photo)

@@ -56,7 +56,8 @@ def test_uploaded_photos_get_their_faces_with_embeddings_from_the_worker(
         x1, y1, x2, y2 = face["box"]
         assert 0 <= x1 < x2 <= 250 and 0 <= y1 < y2 <= 250 and 80 < x1 + x2 < 420  # LFW faces are centred
         assert face["score"] > 0.9 and face["person"] is None and face["index"] == 0
-        assert set(face["quality"]) == {"box_size", "sharpness", "yaw", "pitch", "roll"}
+        assert set(face["quality"]) == {"box_size", "sharpness", "yaw", "pitch", "roll", "passed"}
+        assert face["quality"]["passed"] is True and face["hidden"] is False  # an LFW subject passes the gate
 
     rows = {photo["id"]: list(Face.objects.filter(photo_id=photo["id"]).order_by("index")) for photo in photos}
     assert sum(map(len, rows.values())) == sum(len(photo["faces"]) for photo in photos)

@@ -15,7 +15,8 @@ function boxStyle(box, width, height) {
 }
 
 /**
- * Draw face boxes as buttons over `img` (inside its `.photo-stage`). `faces`: [{box, label, known, drawn, title}].
+ * Draw face boxes as buttons over `img` (inside its `.photo-stage`). `faces`: [{box, label, known, drawn, hidden,
+ * title}] (hidden: not a face, or probably not one: drawn faint).
  * Coordinates are in image pixels: `size` gives the image's width and height, else its natural size is used.
  */
 export function drawFaceBoxes(img, faces, { size, onSelect, maxHeight = "70vh" } = {}) {
@@ -31,7 +32,9 @@ export function drawFaceBoxes(img, faces, { size, onSelect, maxHeight = "70vh" }
         "button",
         {
           type: "button",
-          class: `facebox${face.known ? " is-known" : ""}${face.active ? " is-active" : ""}${face.drawn ? " is-drawn" : ""}`,
+          class: `facebox${face.known ? " is-known" : ""}${face.active ? " is-active" : ""}${face.drawn ? " is-drawn" : ""}${
+            face.hidden ? " is-hidden" : ""
+          }`,
           style: boxStyle(face.box, width, height),
           "aria-label": face.title,
           title: face.title,

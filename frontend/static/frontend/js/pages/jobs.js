@@ -19,7 +19,8 @@ const STATE_BADGE = {
   interrupted: ["badge-danger", "interrupted"],
 };
 
-const signature = (job) => [job.state, job.total, job.pending, job.done, job.skipped, job.failed].join();
+const signature = (job) =>
+  [job.state, job.total, job.pending, job.done, job.skipped, job.failed, job.retryable].join();
 const isLive = (job) => job.state === "pending" || job.state === "running";
 
 function failureList(failures) {
@@ -62,12 +63,13 @@ function jobRow(job) {
     h("span", { class: "seg seg-skipped", style: { width: share(job.skipped) } }),
     h("span", { class: "seg seg-failed", style: { width: share(job.failed) } }),
   );
+  // Retry only what a retry can help: a refused upload's bytes were never kept, so only uploading it again can.
   const retry =
-    job.failed && !isLive(job) && (libraries.error || libraries.may("upload", job.library))
+    job.retryable && !isLive(job) && (libraries.error || libraries.may("upload", job.library))
       ? h("button", {
           type: "button",
           class: "btn btn-small",
-          text: "Retry failed items",
+          text: job.retryable < job.failed ? `Retry ${plural(job.retryable, "item")}` : "Retry failed items",
           on: { click: () => retryJob(job, retry) },
         })
       : null;
@@ -82,6 +84,14 @@ function jobRow(job) {
       retry,
     ),
     h("div", { class: "job-path", text: job.path, hidden: !job.path }),
+    job.failed > job.retryable
+      ? h("p", {
+          class: "muted small job-refused",
+          text: `${plural(job.failed - job.retryable, "file")} refused: never stored, so a retry cannot help; fix or upload ${
+            job.failed - job.retryable === 1 ? "it" : "them"
+          } again.`,
+        })
+      : null,
     progress,
     h(
       "ul",

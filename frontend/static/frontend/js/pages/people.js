@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { $, h } from "../dom.js";
 import { plural } from "../format.js";
 import { libraries, ready } from "../library.js";
-import { showError, toast } from "../messages.js";
+import { toast } from "../messages.js";
 import { pager } from "../pager.js";
 
 const grid = $("#people-grid");
@@ -69,12 +69,20 @@ $("#person-create").addEventListener("submit", async (event) => {
   try {
     const person = await api("/api/people/", { method: "POST", json: { name, library: libraries.target?.id } });
     input.value = "";
+    nameError(null);
     toast(`${person.name} added. Give them faces from a photo or from Unknown faces.`);
     reload();
   } catch (error) {
-    showError(errorBox, error);
+    nameError(error); // beside the field: e.g. the name is someone's already
   }
 });
+
+function nameError(error) {
+  $("#new-person-error").textContent = error?.message ?? "";
+  $("#new-person-error").hidden = !error;
+  if (error) $("#new-person-name").setAttribute("aria-invalid", "true");
+  else $("#new-person-name").removeAttribute("aria-invalid");
+}
 
 /** The new-person form, where your role in the library new people go to allows it. */
 function showCreate() {

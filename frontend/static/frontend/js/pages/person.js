@@ -1,4 +1,5 @@
-// One person: all their faces; rename, merge another person in (and undo it), split off faces that look like someone
+// One person: their photos (newest first, by date taken, else uploaded) and, as a second view, their faces, several of
+// which can be selected to confirm automatic matches, mark "not this person" or move to another person; rename, merge another person in (and undo it), split off faces that look like someone
 // else, remove a wrong face (it is then "not them" for good, until undone), choose the cover, mark them never-match or
 // hidden, delete or erase (with the receipt); and the history of who gave or took each face, and how.
 
@@ -79,13 +80,25 @@ async function loadMergeChoices() {
 }
 
 function faceCard(face) {
+  const position = grid.children.length + 1;
+  const box = h("input", {
+    type: "checkbox",
+    value: face.id,
+    class: "face-select",
+    hidden: !canManage(),
+    "aria-label": `Select ${person.name}'s face ${position}${face.assignment === "automatic" ? " (matched automatically)" : ""}`,
+  });
   const card = h(
     "li",
-    { class: `card face-card${face.id === person.cover?.face_id ? " is-cover" : ""}`, dataset: { faceId: face.id } },
+    {
+      class: `card face-card selectable${face.id === person.cover?.face_id ? " is-cover" : ""}`,
+      dataset: { faceId: face.id, assignment: face.assignment },
+    },
+    box,
     h(
       "a",
-      { href: `/photos/${face.photo}/?face=${face.id}`, "aria-label": `Photo of this face (face ${face.id})` },
-      h("img", { src: face.crop_url, alt: `${person.name}, face ${face.id}`, loading: "lazy", width: 140, height: 140 }),
+      { href: `/photos/${face.photo}/?face=${face.id}`, "aria-label": `The photo of ${person.name}'s face ${position}` },
+      h("img", { src: face.crop_url, alt: `${person.name}, face ${position}`, loading: "lazy", width: 140, height: 140 }),
     ),
     h(
       "div",
@@ -98,7 +111,7 @@ function faceCard(face) {
           type: "button",
           class: "btn btn-small btn-danger",
           text: "Remove",
-          "aria-label": `Remove face ${face.id} from ${person.name}`,
+          "aria-label": `Remove face ${position} from ${person.name}`,
           on: { click: () => removeFace(face, card) },
         }),
         h("button", {
@@ -106,7 +119,7 @@ function faceCard(face) {
           class: "btn btn-small btn-quiet",
           text: "Cover",
           title: "Use as cover face",
-          "aria-label": `Use face ${face.id} as the cover`,
+          "aria-label": `Use face ${position} as the cover`,
           on: { click: () => makeCover(face) },
         }),
       ),
@@ -121,6 +134,8 @@ async function removeFace(face, card) {
     card.remove();
     toast(`The face is no longer ${person.name}'s and will not be suggested for them again; it is on Unknown faces.`);
     await loadPerson();
+    reloadFaces(); // the others' positions, which their labels say, moved up
+    reloadPhotos();
     reloadRejections();
     reloadHistory();
   } catch (error) {
@@ -130,15 +145,16 @@ async function removeFace(face, card) {
 
 /** A face recorded as not this person, with Undo (which lets it be suggested or named as them again). */
 function rejectionCard(face) {
+  const position = $("#rejection-grid").children.length + 1;
   const card = h(
     "li",
     { class: "card face-card", dataset: { faceId: face.id } },
     h(
       "a",
-      { href: `/photos/${face.photo}/?face=${face.id}`, "aria-label": `Photo of this face (face ${face.id})` },
+      { href: `/photos/${face.photo}/?face=${face.id}`, "aria-label": `The photo of rejected face ${position}` },
       h("img", {
         src: face.crop_url,
-        alt: `Not ${person.name}, face ${face.id}`,
+        alt: `Not ${person.name}, rejected face ${position}`,
         loading: "lazy",
         width: 140,
         height: 140,
@@ -153,7 +169,7 @@ function rejectionCard(face) {
         class: "btn btn-small",
         text: "Undo",
         hidden: !canManage(),
-        "aria-label": `Undo: face ${face.id} may be ${person.name}`,
+        "aria-label": `Undo: rejected face ${position} may be ${person.name}`,
         on: { click: () => undoRejection(face, card) },
       }),
     ),
@@ -174,7 +190,7 @@ async function undoRejection(face, card) {
     await api(`/api/people/${personId}/rejections/${face.id}/`, { method: "DELETE" });
     card.remove();
     setRejectionCount(rejectionCount - 1);
-    toast(`Face ${face.id} may be suggested for ${person.name} again.`);
+    toast(`The face may be suggested for ${person.name} again.`);
   } catch (error) {
     showError(errorBox, error);
   }
@@ -295,8 +311,8 @@ function updateSplit() {
 }
 
 function splitGroup(group, number) {
-  const boxes = group.faces.map((face) =>
-    h("input", { type: "checkbox", id: `split-${face.id}`, value: face.id, "aria-label": `Face ${face.id}` }),
+  const boxes = group.faces.map((face, i) =>
+    h("input", { type: "checkbox", id: `split-${face.id}`, value: face.id, "aria-label": `Face ${i + 1} of group ${number}` }),
   );
   return h(
     "li",
@@ -318,7 +334,7 @@ function splitGroup(group, number) {
           h(
             "label",
             { for: boxes[i].id },
-            h("img", { src: face.crop_url, alt: `Face ${face.id}`, loading: "lazy", width: 96, height: 96 }),
+            h("img", { src: face.crop_url, alt: `Face ${i + 1} of group ${number}`, loading: "lazy", width: 96, height: 96 }),
           ),
         ),
       ),
@@ -340,7 +356,7 @@ async function findSplit() {
     $("#split-groups").replaceChildren(...split.groups.map((group, i) => splitGroup(group, i + 1)));
     splitPicker = personPicker(
       people.filter((p) => p.id !== personId),
-      { label: "Move to" },
+      { label: "Move the ticked faces to" },
     );
     $("#split-picker").replaceChildren(splitPicker.element);
     $("#split-form").hidden = !split.groups.length;
@@ -369,7 +385,7 @@ $("#split-form").addEventListener("submit", async (event) => {
     await refreshAll();
     await findSplit();
   } catch (error) {
-    showError(errorBox, error);
+    splitPicker.showError(error); // beside the field
     updateSplit();
   }
 });
@@ -384,11 +400,188 @@ async function makeCover(face) {
   }
 }
 
-const faces = pager($("#load-more"), errorBox, (page) => grid.append(...page.results.map(faceCard)));
+const faces = pager($("#load-more"), errorBox, (page) => {
+  for (const face of page.results) grid.append(faceCard(face));
+  $("#face-total").textContent = String(page.count);
+  updateFaceSelection();
+});
 
 function reloadFaces() {
   faces.start(`/api/people/${personId}/faces/`, { before: () => grid.replaceChildren() });
 }
+
+// ----------------------------------------------------------------------------------------------- their photos
+
+const photoGrid = $("#person-photo-grid");
+
+function photoCard(photo) {
+  const name = photo.original_name || `Photo ${photo.id}`;
+  const taken = Boolean(photo.taken_at);
+  const when = `${taken ? "Taken" : "Uploaded"} ${formatDate(taken ? photo.taken_at : photo.created_at)}`;
+  const others = [
+    ...new Set(photo.faces.map((face) => face.person).filter((p) => p && p.id !== personId).map((p) => p.name)),
+  ];
+  const card = h(
+    "li",
+    { dataset: { photoId: photo.id } },
+    h(
+      "a",
+      { class: "card photo-card", href: `/photos/${photo.id}/`, title: name },
+      h("img", {
+        src: `${photo.url}${photo.url.includes("?") ? "&" : "?"}size=320`,
+        alt: `${name}${others.length ? `, with ${others.join(", ")}` : ""}`,
+        loading: "lazy",
+        width: photo.width ?? 320,
+        height: photo.height ?? 320,
+      }),
+      h(
+        "span",
+        { class: "photo-card-body" },
+        others.length ? h("span", { class: "photo-card-people", text: `with ${others.join(", ")}` }) : null,
+        h("span", { class: "photo-card-name", text: when }),
+      ),
+    ),
+  );
+  if (photo.width && photo.height) card.style.setProperty("--ratio", (photo.width / photo.height).toFixed(3));
+  return card;
+}
+
+const personPhotos = pager($("#load-more-photos"), errorBox, (page) => {
+  photoGrid.append(...page.results.map(photoCard));
+  $("#photo-total").textContent = String(page.count);
+  $("#photos-empty").hidden = page.count > 0;
+});
+
+function reloadPhotos() {
+  personPhotos.start(`/api/photos/?person=${personId}&ordering=-date&page_size=48`, {
+    before: () => photoGrid.replaceChildren(),
+  });
+}
+
+photoGrid.addEventListener("click", (event) => {
+  if (!event.target.closest("a.photo-card")) return;
+  // The viewer steps through this person's photos, and Escape comes back here.
+  const ids = [...photoGrid.children].map((li) => Number(li.dataset.photoId));
+  sessionStorage.setItem("photo-sequence", JSON.stringify(ids));
+  sessionStorage.setItem("photo-grid-url", location.pathname);
+});
+
+function showView(name) {
+  for (const view of ["photos", "faces"]) {
+    const on = view === name;
+    $(`#tab-${view}`).setAttribute("aria-selected", String(on));
+    $(`#tab-${view}`).tabIndex = on ? 0 : -1;
+    $(`#${view}-view`).hidden = !on;
+  }
+  window.history.replaceState(null, "", name === "faces" ? "#faces" : location.pathname);
+}
+
+for (const view of ["photos", "faces"]) {
+  $(`#tab-${view}`).addEventListener("click", () => showView(view));
+  $(`#tab-${view}`).addEventListener("keydown", (event) => {
+    if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+    const other = view === "photos" ? "faces" : "photos";
+    showView(other);
+    $(`#tab-${other}`).focus();
+  });
+}
+
+// -------------------------------------------------------------------------------------- several faces at once
+
+const faceBoxes = () => [...grid.querySelectorAll(".face-select")];
+const pickedFaces = () => faceBoxes().filter((box) => box.checked);
+let faceAnchor = null;
+let movePicker = null;
+
+function updateFaceSelection() {
+  const picked = pickedFaces();
+  const automatic = picked.filter((box) => box.closest("li").dataset.assignment === "automatic");
+  $("#face-selection").hidden = picked.length === 0;
+  $("#faces-selected").textContent = `${picked.length} selected`;
+  $("#faces-confirm").hidden = automatic.length === 0;
+  $("#faces-confirm").textContent = `Confirm ${plural(automatic.length, "automatic match", "automatic matches")}`;
+  const all = $("#faces-select-all");
+  all.checked = picked.length > 0 && picked.length === faceBoxes().length;
+  all.indeterminate = picked.length > 0 && !all.checked;
+  $("#faces-move").disabled = !movePicker?.value();
+}
+
+grid.addEventListener("click", (event) => {
+  const box = event.target.closest(".face-select");
+  if (!box) return;
+  const boxes = faceBoxes();
+  if (event.shiftKey && faceAnchor && boxes.includes(faceAnchor)) {
+    const [from, to] = [boxes.indexOf(faceAnchor), boxes.indexOf(box)].sort((a, b) => a - b);
+    for (const each of boxes.slice(from, to + 1)) each.checked = box.checked;
+  }
+  faceAnchor = box;
+  updateFaceSelection();
+});
+
+$("#faces-select-all").addEventListener("change", (event) => {
+  for (const box of faceBoxes()) box.checked = event.target.checked;
+  updateFaceSelection();
+});
+$("#faces-clear").addEventListener("click", () => {
+  for (const box of faceBoxes()) box.checked = false;
+  updateFaceSelection();
+});
+
+/** Run a change to the selected faces, then show everything it changed. */
+async function onFaces(change, done) {
+  const ids = pickedFaces().map((box) => Number(box.value));
+  if (!ids.length) return;
+  try {
+    const result = await change(ids);
+    showError($("#faces-error"), null);
+    toast(done(ids, result));
+    await refreshAll();
+    reloadPhotos();
+  } catch (error) {
+    showError($("#faces-error"), error);
+  }
+}
+
+$("#faces-confirm").addEventListener("click", () => {
+  const automatic = pickedFaces().filter((box) => box.closest("li").dataset.assignment === "automatic");
+  for (const box of pickedFaces()) box.checked = automatic.includes(box);
+  onFaces(
+    (ids) => api(`/api/people/${personId}/faces/`, { method: "POST", json: { face_ids: ids } }),
+    (ids) => `${plural(ids.length, "face")} confirmed as ${person.name}.`,
+  );
+});
+
+$("#faces-reject").addEventListener("click", () =>
+  onFaces(
+    (ids) => api(`/api/people/${personId}/rejections/`, { method: "POST", json: { face_ids: ids } }),
+    (ids) => `${plural(ids.length, "face")} marked not ${person.name}: they are on Unknown faces, and will not be suggested for them again.`,
+  ),
+);
+
+async function makeMovePicker() {
+  const others = (await loadPeople(person.library)).filter((p) => p.id !== personId);
+  movePicker = personPicker(others, { label: "Move to", placeholder: "Another person, or a new name…" });
+  $("#faces-move-picker").replaceChildren(movePicker.element);
+  updateFaceSelection();
+}
+
+$("#faces-move-form").addEventListener("pickchange", updateFaceSelection);
+$("#faces-move-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const pick = movePicker?.value();
+  const ids = pickedFaces().map((box) => Number(box.value));
+  if (!pick || !ids.length) return;
+  const json = pick.newName ? { face_ids: ids, name: pick.newName } : { face_ids: ids, person_id: pick.personId };
+  try {
+    const result = await api(`/api/people/${personId}/split/`, { method: "POST", json });
+    toast(`${plural(result.moved, "face")} moved to ${result.person.name}.`);
+    await refreshAll();
+    reloadPhotos();
+    await makeMovePicker();
+  } catch (error) {
+    movePicker.showError(error); // beside the field
+  }
+});
 
 $("#rename-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -513,8 +706,13 @@ $("#erase-person").addEventListener("click", async () => {
 
 await ready;
 if (await loadPerson()) {
+  showView(location.hash === "#faces" ? "faces" : "photos");
+  reloadPhotos();
   reloadFaces();
   reloadRejections();
   reloadHistory();
-  if (canManage()) loadMergeChoices().catch((error) => showError(errorBox, error));
+  if (canManage()) {
+    loadMergeChoices().catch((error) => showError(errorBox, error));
+    makeMovePicker().catch((error) => showError(errorBox, error));
+  }
 }

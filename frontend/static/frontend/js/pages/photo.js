@@ -4,6 +4,7 @@
 import { api, assignFaces, loadPeople, poll } from "../api.js";
 import { $, h } from "../dom.js";
 import { dragBox, drawFaceBoxes, fitStage } from "../face_boxes.js";
+import { reviewButtons, reviewStatus } from "../face_review.js";
 import { formatBytes, formatDate, plural, similarity } from "../format.js";
 import { libraries, ready } from "../library.js";
 import { confirmDialog, showError, toast } from "../messages.js";
@@ -16,6 +17,9 @@ const image = $("#photo-image");
 let photo = null;
 let people = [];
 let active = activeFace;
+
+/** The faces listed and boxed: hidden ones (not a face, or probably not one) only when "Show hidden" is ticked. */
+const shownFaces = () => photo.faces.filter((face) => !face.hidden || $("#show-hidden-faces").checked);
 
 /** Whether your role in the photo's library lets you name its faces and delete it. */
 const canManage = () => libraries.may("manage", photo.library);
@@ -51,14 +55,17 @@ function render() {
   const facts = [
     ["Status", statusText()],
     ["Size", `${photo.width ?? "?"} × ${photo.height ?? "?"} px, ${formatBytes(photo.size)}`],
-    ["Taken", photo.taken_at ? formatDate(photo.taken_at) : "unknown"],
+    photo.taken_at ? ["Taken", formatDate(photo.taken_at)] : null, // nothing to say when the file had no date
     ["Added", `${formatDate(photo.created_at)}${photo.uploaded_by ? ` by ${photo.uploaded_by}` : ""}`],
     ["Library", libraryText()],
   ];
-  $("#facts").replaceChildren(...facts.flatMap(([term, value]) => [h("dt", { text: term }), h("dd", {}, value)]));
+  $("#facts").replaceChildren(...facts.filter(Boolean).flatMap(([term, value]) => [h("dt", { text: term }), h("dd", {}, value)]));
 
-  const faces = photo.faces;
+  const faces = shownFaces();
   $("#face-count").textContent = faces.length ? `(${faces.length})` : "";
+  const hiddenCount = photo.faces.filter((face) => face.hidden).length;
+  $("#hidden-faces").hidden = !hiddenCount;
+  $("#hidden-face-text").textContent = `Show ${plural(hiddenCount, "hidden face")} (probably not faces, or marked "Not a face")`;
   const emptyText = $("#faces-empty");
   emptyText.hidden = faces.length > 0;
   emptyText.textContent =
@@ -69,9 +76,10 @@ function render() {
       box: face.box,
       known: Boolean(face.person),
       drawn: face.source === "drawn",
+      hidden: face.hidden,
       active: face.id === active,
       label: face.person?.name ?? "?",
-      title: `${face.person ? `Face of ${face.person.name}` : "Unknown face: name it in the list"}${
+      title: reviewStatus(face) || `${face.person ? `Face of ${face.person.name}` : "Unknown face: name it in the list"}${
         face.source === "drawn" ? " (drawn by hand)" : ""
       }`,
     })),
@@ -82,6 +90,7 @@ function render() {
     },
   );
   $("#face-list").replaceChildren(...faces.map(faceRow));
+  $("#naming-help").hidden = !canManage() || !faces.length;
   $("#photo-danger").hidden = !canManage();
   $("#draw-face").hidden = !canDraw();
 }
@@ -105,7 +114,7 @@ function statusText() {
 function select(faceId, focus = false) {
   active = faceId;
   document.querySelectorAll(".facebox").forEach((box, i) => {
-    box.classList.toggle("is-active", photo.faces[i].id === faceId);
+    box.classList.toggle("is-active", shownFaces()[i].id === faceId);
   });
   document.querySelectorAll(".face-row").forEach((row) => {
     row.classList.toggle("is-active", Number(row.dataset.faceId) === faceId);
@@ -113,7 +122,7 @@ function select(faceId, focus = false) {
   const row = document.querySelector(`.face-row[data-face-id="${faceId}"]`);
   if (row && focus) {
     row.scrollIntoView({ block: "nearest", behavior: "smooth" });
-    row.querySelector("select")?.focus({ preventScroll: true });
+    row.querySelector(".picker input")?.focus({ preventScroll: true });
   }
 }
 
@@ -128,29 +137,51 @@ async function setPerson(face, personId, message) {
   }
 }
 
+/** What a screen reader calls a face: by its position in the photo, never by a database id. */
+const faceLabel = (i) => `Face ${i + 1} of ${shownFaces().length} in ${photo.original_name || "this photo"}`;
+
+/** The naming field of the face at `i` (of the list as rendered), if it has one. */
+const pickerAt = (i) => document.querySelectorAll(".face-row .picker input")[i] ?? null;
+
+/**
+ * Name a face from its field: Enter or Tab names it (creating the person for a new name) and moves on to the next
+ * face's field, so all faces of a photo are named from the keyboard in one go. Errors stay beside the field.
+ */
+async function nameFace(face, i, picker, pick) {
+  if (pick.personId && pick.personId === face.person?.id && face.assignment !== "automatic") {
+    pickerAt(i + 1)?.focus(); // already theirs: nothing to save
+    return;
+  }
+  picker.input.disabled = true;
+  try {
+    const person = await assignFaces([face.id], pick, photo.library);
+    if (pick.newName) people = await loadPeople(photo.library);
+    $("#naming-status").textContent = `Face ${i + 1} is now ${person.name}.`;
+    await refresh(face.id);
+    const next = pickerAt(i + 1);
+    if (next) next.focus();
+    else pickerAt(i)?.blur();
+  } catch (error) {
+    picker.input.disabled = false;
+    picker.showError(error);
+    picker.focus();
+  }
+}
+
 function faceRow(face, i) {
   const manage = canManage();
-  const picker = personPicker(people, { label: face.person ? "Change to" : "This is" });
-  const submit = h("button", { type: "submit", class: "btn btn-primary btn-small", text: "Save" });
-  const form = h("form", { class: "inline-form" }, picker.element, submit);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const pick = picker.value();
-    if (!pick) {
-      toast("Choose a person, or New person… and a name.", "error");
-      picker.select.focus();
-      return;
-    }
-    submit.disabled = true;
-    try {
-      const person = await assignFaces([face.id], pick, photo.library);
-      if (pick.newName) people = await loadPeople(photo.library);
-      toast(`Face ${i + 1} is now ${person.name}.`);
-      await refresh(face.id);
-    } catch (error) {
-      showError(errorBox, error);
-    } finally {
-      submit.disabled = false;
+  const picker = personPicker(people, {
+    label: face.person ? `Change face ${i + 1} to` : `Name face ${i + 1}`,
+    placeholder: face.person ? face.person.name : "Who is this? Type a name…",
+    onCommit: (pick) => nameFace(face, i, picker, pick),
+  });
+  picker.input.setAttribute("aria-describedby", `${picker.input.getAttribute("aria-describedby")} naming-help`);
+  picker.input.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab" || event.shiftKey || event.defaultPrevented || picker.input.value.trim()) return;
+    const next = pickerAt(i + 1); // Tab in an empty field: on to the next face, past this one's buttons
+    if (next) {
+      event.preventDefault();
+      next.focus();
     }
   });
   const actions = h(
@@ -174,6 +205,13 @@ function faceRow(face, i) {
           on: { click: () => setPerson(face, null, `Face ${i + 1} is unknown again.`) },
         })
       : null,
+    manage
+      ? reviewButtons(face, {
+          name: `face ${i + 1}`,
+          onDone: () => refresh(face.id),
+          onError: (error) => showError(errorBox, error),
+        })
+      : null,
   );
   const nameNode = face.person
     ? h("a", { class: "face-row-name", href: `/people/${face.person.id}/`, text: face.person.name })
@@ -183,15 +221,16 @@ function faceRow(face, i) {
     {
       class: `face-row${face.id === active ? " is-active" : ""}`,
       dataset: { faceId: face.id },
-      "aria-label": `Face ${i + 1}`,
+      "aria-label": faceLabel(i),
     },
-    h("img", { class: "avatar", src: face.crop_url, alt: `Face ${i + 1}`, width: 56, height: 56 }),
+    h("img", { class: "avatar", src: face.crop_url, alt: faceLabel(i), width: 56, height: 56 }),
     h(
       "div",
       {},
       h("span", { class: "muted small", text: `Face ${i + 1} · ` }),
       nameNode,
       face.source === "drawn" ? h("span", { class: "muted small", text: " · drawn by hand" }) : null,
+      reviewStatus(face) ? h("span", { class: "badge badge-warn face-status", text: reviewStatus(face) }) : null,
       face.assignment === "automatic"
         ? h("span", {
             class: "muted small",
@@ -200,11 +239,13 @@ function faceRow(face, i) {
         : null,
     ),
     actions,
-    manage ? form : null,
+    manage ? picker.element : null,
   );
   row.addEventListener("focusin", () => select(face.id));
   return row;
 }
+
+$("#show-hidden-faces").addEventListener("change", () => render());
 
 async function refresh(faceId) {
   photo = await api(`/api/photos/${photoId}/`);
@@ -255,5 +296,46 @@ $("#delete-photo").addEventListener("click", async () => {
   }
 });
 
+// ------------------------------------------------------------------------------------------- previous, next, back
+
+/** The photos the grid showed, in its order (its filters included), as it left them for the viewer. */
+function sequence() {
+  try {
+    const ids = JSON.parse(sessionStorage.getItem("photo-sequence") ?? "[]");
+    return ids.includes(photoId) ? ids : [];
+  } catch {
+    return [];
+  }
+}
+
+function showNeighbours() {
+  const ids = sequence();
+  const at = ids.indexOf(photoId);
+  for (const [selector, id] of [["#photo-prev", ids[at - 1]], ["#photo-next", ids[at + 1]]]) {
+    const link = $(selector);
+    link.hidden = id === undefined;
+    if (id !== undefined) link.href = `/photos/${id}/`;
+  }
+  $("#photo-position").textContent = at >= 0 ? `${at + 1} of ${ids.length}` : "";
+  const grid = sessionStorage.getItem("photo-grid-url");
+  if (grid?.startsWith("/photos/")) $("#photo-back").href = grid; // back to the grid as it was filtered
+}
+
+const typing = (target) => target.closest?.("input, select, textarea, [contenteditable], dialog");
+
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) return;
+  if ($("#add-face").disabled) return; // drawing a face: Escape cancels that
+  const go = { ArrowLeft: "#photo-prev", ArrowRight: "#photo-next" }[event.key];
+  if (go && !$(go).hidden) {
+    event.preventDefault();
+    location.assign($(go).href);
+  } else if (event.key === "Escape") {
+    event.preventDefault();
+    location.assign($("#photo-back").href);
+  }
+});
+
 await ready;
+showNeighbours();
 if (processing(await load())) poll(load, { interval: 1500, until: (loaded) => !processing(loaded) });

@@ -1,13 +1,17 @@
-// Photos: upload many files with a progress bar each, follow their processing, and browse the library.
+// Photos: upload many files (one upload, one job) with a progress bar each, follow their processing, and browse the
+// library as a timeline (grouped by month taken, else uploaded) filtered by who is in a photo (several: "A and B"), by
+// unnamed faces, no faces or failures; select many (Shift-click ranges, select all) to delete or reprocess them.
 
-import { ApiError, api, poll } from "../api.js";
+import { ApiError, api, loadPeople, poll } from "../api.js";
 import { $, dropTarget, h } from "../dom.js";
 import { formatBytes, plural } from "../format.js";
 import { libraries, ready } from "../library.js";
+import { confirmDialog, showError, toast } from "../messages.js";
 import { pager } from "../pager.js";
+import { personPicker } from "../person_picker.js";
 
 const PAGE_SIZE = 48;
-const BATCH_FILES = 20; // files per request: each request is one upload job
+const BATCH_FILES = 20; // files per request; the requests of one upload add to one job
 const BATCH_BYTES = 64 * 1024 * 1024;
 const POLL_MS = 1500;
 
@@ -15,6 +19,8 @@ const grid = $("#photo-grid");
 const cards = new Map(); // photo id → <li>
 const watchedCards = new Set(); // photo ids of cards still pending or processing
 let photoCount = null;
+let people = [];
+const filters = { people: [], show: "" }; // people: [{id, name}]; show: "", "unnamed", "none", "failed"
 
 // ------------------------------------------------------------------------------------------------ the grid
 
@@ -22,35 +28,77 @@ function thumbUrl(photo) {
   return `${photo.url}${photo.url.includes("?") ? "&" : "?"}size=320`;
 }
 
+/** The faces a person sees: not those the quality gate or a person's "Not a face" hid. */
+function shownFaces(photo) {
+  return (photo.faces ?? []).filter((face) => !face.hidden);
+}
+
 function badgeFor(photo) {
   if (photo.status === "done") {
-    const n = photo.faces?.length ?? 0;
+    const n = shownFaces(photo).length;
     return h("span", { class: `badge${n ? " badge-accent" : ""}`, text: n ? plural(n, "face") : "no face" });
   }
   if (photo.status === "failed") return h("span", { class: "badge badge-danger", text: "failed", title: photo.error });
   return h("span", { class: "badge badge-warn" }, h("span", { class: "spinner", "aria-hidden": "true" }), photo.status);
 }
 
+/** Who is in the photo, as the card says it: the names, then how many faces nobody is named for. */
+function peopleText(photo) {
+  const faces = shownFaces(photo);
+  const names = [...new Set(faces.map((face) => face.person?.name).filter(Boolean))];
+  const unnamed = faces.filter((face) => !face.person && face.review !== "ignored").length;
+  if (unnamed) names.push(names.length ? `+${unnamed} unnamed` : plural(unnamed, "unnamed face"));
+  return names.join(", ");
+}
+
+/** When a photo is placed on the timeline: taken, else uploaded (and the card says which). */
+function dateOf(photo) {
+  const taken = Boolean(photo.taken_at);
+  const date = new Date(taken ? photo.taken_at : photo.created_at);
+  const month = date.toLocaleDateString(undefined, { year: "numeric", month: "long" });
+  return { taken, key: `${taken ? "taken" : "uploaded"} ${date.getFullYear()}-${date.getMonth()}`, month };
+}
+
 function photoCard(photo) {
   const name = photo.original_name || `Photo ${photo.id}`;
-  const people = [...new Set((photo.faces ?? []).map((f) => f.person?.name).filter(Boolean))];
-  return h(
+  const who = peopleText(photo);
+  const box = h("input", { type: "checkbox", value: photo.id, "aria-label": `Select ${name}` });
+  const card = h(
     "li",
-    { dataset: { photoId: photo.id, status: photo.status } },
+    { dataset: { photoId: photo.id, status: photo.status, date: dateOf(photo).key } },
+    h("label", { class: "photo-select", title: "Select (Shift: a range)" }, box),
     h(
       "a",
-      { class: "card photo-card", href: `/photos/${photo.id}/`, title: people.length ? `${name}: ${people.join(", ")}` : name },
+      { class: "card photo-card", href: `/photos/${photo.id}/`, title: who ? `${name}: ${who}` : name },
       h("img", {
         src: thumbUrl(photo),
-        alt: people.length ? `${name}, showing ${people.join(", ")}` : name,
+        alt: who ? `${name}, showing ${who}` : name,
         loading: "lazy",
         decoding: "async",
-        width: 320,
-        height: 320,
+        width: photo.width && photo.height ? Math.round((320 * photo.width) / Math.max(photo.width, photo.height)) : 320,
+        height: photo.width && photo.height ? Math.round((320 * photo.height) / Math.max(photo.width, photo.height)) : 320,
       }),
       badgeFor(photo),
-      h("span", { class: "photo-card-body" }, h("span", { class: "photo-card-name", text: name })),
+      h(
+        "span",
+        { class: "photo-card-body" },
+        who ? h("span", { class: "photo-card-people", text: who }) : null,
+        h("span", { class: "photo-card-name", text: name }),
+      ),
     ),
+  );
+  if (photo.width && photo.height) card.style.setProperty("--ratio", (photo.width / photo.height).toFixed(3));
+  box.checked = selected.has(photo.id);
+  return card;
+}
+
+/** The month heading a card goes under, made when the card is the first of its month. */
+function dateHeading(photo) {
+  const { taken, key, month } = dateOf(photo);
+  return h(
+    "li",
+    { class: "date-group", dataset: { dateGroup: key } },
+    h("h2", { class: "h-small" }, month, h("span", { class: "muted", text: taken ? " · taken" : " · uploaded (no date taken)" })),
   );
 }
 
@@ -58,8 +106,15 @@ function showPhoto(photo, { prepend = false } = {}) {
   const card = photoCard(photo);
   const old = cards.get(photo.id);
   if (old) old.replaceWith(card);
-  else if (prepend) grid.prepend(card);
-  else grid.append(card);
+  else if (prepend) {
+    const first = grid.querySelector(".date-group");
+    if (first?.dataset.dateGroup === card.dataset.date) first.after(card);
+    else grid.prepend(dateHeading(photo), card);
+  } else {
+    const last = [...grid.children].reverse().find((li) => li.dataset.photoId);
+    if (last?.dataset.date !== card.dataset.date) grid.append(dateHeading(photo));
+    grid.append(card);
+  }
   cards.set(photo.id, card);
   if (photo.status === "pending" || photo.status === "processing") watchedCards.add(photo.id);
   else watchedCards.delete(photo.id);
@@ -71,6 +126,17 @@ function showPhoto(photo, { prepend = false } = {}) {
   $("#photos-empty").hidden = true;
 }
 
+function removeCard(id) {
+  const card = cards.get(id);
+  if (!card) return;
+  const heading = card.previousElementSibling;
+  card.remove();
+  cards.delete(id);
+  selected.delete(id);
+  const next = heading?.nextElementSibling;
+  if (heading?.classList.contains("date-group") && (!next || next.classList.contains("date-group"))) heading.remove();
+}
+
 function setCount(count) {
   photoCount = count;
   $("#photo-count").textContent = count == null ? "" : `(${count})`;
@@ -80,6 +146,10 @@ const photos = pager($("#load-more"), $("#photos-error"), (page) => {
   setCount(page.count);
   page.results.forEach((photo) => showPhoto(photo));
   $("#photos-empty").hidden = cards.size > 0;
+  $("#photos-empty-text").textContent = filtered()
+    ? "No photo matches these filters."
+    : "No photos yet. Upload some above, or ingest a folder with the ingest command.";
+  updateSelection();
 });
 
 async function refreshWatchedCards() {
@@ -87,14 +157,201 @@ async function refreshWatchedCards() {
     try {
       showPhoto(await api(`/api/photos/${id}/`));
     } catch (error) {
-      if (error instanceof ApiError && error.status === 404) {
-        cards.get(id)?.remove();
-        cards.delete(id);
-      }
+      if (error instanceof ApiError && error.status === 404) removeCard(id);
       watchedCards.delete(id);
     }
   }
 }
+
+// --------------------------------------------------------------------------------------------------- filters
+
+const filtered = () => filters.people.length > 0 || filters.show !== "";
+
+/** The list's query: the people (all of them in a photo), what to show, newest first by date taken or uploaded. */
+function listUrl() {
+  const params = new URLSearchParams({ page_size: PAGE_SIZE, ordering: "-date" });
+  for (const person of filters.people) params.append("person", person.id);
+  if (filters.show === "failed") params.set("status", "failed");
+  else if (filters.show) params.set("faces", filters.show);
+  return libraries.url(`/api/photos/?${params}`);
+}
+
+/** The filters in the page's address, so Back from a photo (and a bookmark) finds the grid as it was. */
+function saveFilters() {
+  const params = new URLSearchParams();
+  for (const person of filters.people) params.append("person", person.id);
+  if (filters.show) params.set("show", filters.show);
+  const query = params.toString();
+  history.replaceState(null, "", query ? `/photos/?${query}` : "/photos/");
+}
+
+function renderChips() {
+  $("#filter-people").replaceChildren(
+    ...filters.people.map((person) =>
+      h(
+        "li",
+        { class: "chip" },
+        person.name,
+        h("button", {
+          type: "button",
+          text: "×",
+          "aria-label": `Remove filter: ${person.name}`,
+          on: { click: () => setFilters({ people: filters.people.filter((p) => p.id !== person.id) }) },
+        }),
+      ),
+    ),
+  );
+  $("#filter-clear").hidden = !filtered();
+}
+
+function setFilters(change) {
+  Object.assign(filters, change);
+  $("#filter-show").value = filters.show;
+  renderChips();
+  saveFilters();
+  reload();
+}
+
+function reload() {
+  selected.clear();
+  photos.start(listUrl(), {
+    before: () => {
+      grid.replaceChildren();
+      cards.clear();
+    },
+  });
+}
+
+let filterPicker = null;
+
+function makeFilterPicker() {
+  filterPicker = personPicker(people, {
+    label: "With",
+    placeholder: "Add a person…",
+    onCommit: (pick) => {
+      if (!pick.personId) {
+        filterPicker.showError(`Nobody is called ${pick.newName}.`);
+        return;
+      }
+      if (!filters.people.some((p) => p.id === pick.personId)) {
+        setFilters({ people: [...filters.people, { id: pick.personId, name: pick.name }] });
+      }
+      filterPicker.set(null);
+    },
+  });
+  $("#filter-picker").replaceChildren(filterPicker.element);
+}
+
+function readFilters() {
+  const params = new URLSearchParams(location.search);
+  const ids = params.getAll("person").map(Number);
+  filters.people = ids.map((id) => people.find((p) => p.id === id)).filter(Boolean).map(({ id, name }) => ({ id, name }));
+  filters.show = ["unnamed", "none", "failed"].includes(params.get("show")) ? params.get("show") : "";
+  $("#filter-show").value = filters.show;
+  renderChips();
+}
+
+$("#filter-show").addEventListener("change", (event) => setFilters({ show: event.target.value }));
+$("#filter-clear").addEventListener("click", () => setFilters({ people: [], show: "" }));
+
+// ------------------------------------------------------------------------------------------------- selecting
+
+const selected = new Set();
+let anchor = null; // the card a Shift-click range starts from
+
+const cardIds = () => [...cards.keys()].sort((a, b) => order(a) - order(b));
+const order = (id) => [...grid.children].indexOf(cards.get(id));
+
+function updateSelection() {
+  for (const [id, card] of cards) {
+    const box = card.querySelector(".photo-select input");
+    if (box) box.checked = selected.has(id);
+  }
+  const count = selected.size;
+  $("#selection-bar").hidden = count === 0;
+  $("#selected-count").textContent = `${count} selected`;
+  const all = $("#select-all");
+  all.checked = count > 0 && count === cards.size;
+  all.indeterminate = count > 0 && count < cards.size;
+}
+
+grid.addEventListener("click", (event) => {
+  const box = event.target.closest(".photo-select input");
+  if (box) {
+    const id = Number(box.value);
+    if (event.shiftKey && anchor !== null && cards.has(anchor)) {
+      const ids = cardIds();
+      const [from, to] = [ids.indexOf(anchor), ids.indexOf(id)].sort((a, b) => a - b);
+      for (const each of ids.slice(from, to + 1)) {
+        if (box.checked) selected.add(each);
+        else selected.delete(each);
+      }
+    } else if (box.checked) selected.add(id);
+    else selected.delete(id);
+    anchor = id;
+    updateSelection();
+    return;
+  }
+  if (event.target.closest("a.photo-card")) {
+    // The viewer steps through the grid as it is (its filters and order), and Escape comes back to it.
+    sessionStorage.setItem("photo-sequence", JSON.stringify(cardIds()));
+    sessionStorage.setItem("photo-grid-url", location.pathname + location.search);
+  }
+});
+
+function selectAll(on) {
+  selected.clear();
+  if (on) for (const id of cards.keys()) selected.add(id);
+  updateSelection();
+}
+
+$("#select-all").addEventListener("change", (event) => selectAll(event.target.checked));
+$("#selection-clear").addEventListener("click", () => selectAll(false));
+document.addEventListener("keydown", (event) => {
+  const typing = event.target.closest?.("input:not([type=checkbox]), select, textarea, dialog");
+  if (typing) return;
+  if ((event.ctrlKey || event.metaKey) && event.key === "a") {
+    event.preventDefault();
+    selectAll(true);
+  } else if (event.key === "Escape" && selected.size) selectAll(false);
+});
+
+$("#selection-delete").addEventListener("click", async () => {
+  const ids = [...selected];
+  const ok = await confirmDialog({
+    title: `Delete ${plural(ids.length, "photo")}?`,
+    message: "Their faces and files are removed for good; the people in them keep their other photos.",
+    confirm: `Delete ${plural(ids.length, "photo")}`,
+    danger: true,
+  });
+  if (!ok) return;
+  try {
+    const result = await api("/api/photos/delete/", { method: "POST", json: { photo_ids: ids } });
+    ids.forEach(removeCard);
+    setCount((photoCount ?? ids.length) - result.deleted);
+    toast(`${plural(result.deleted, "photo")} deleted.`);
+    showError($("#selection-error"), null);
+  } catch (error) {
+    showError($("#selection-error"), error);
+  }
+  updateSelection();
+});
+
+$("#selection-reprocess").addEventListener("click", async () => {
+  const ids = [...selected];
+  try {
+    const result = await api("/api/photos/reprocess/", { method: "POST", json: { photo_ids: ids } });
+    toast(`${plural(result.queued, "photo")} queued to find their faces again; named faces keep their names.`);
+    showError($("#selection-error"), null);
+    selectAll(false);
+    for (const id of ids) {
+      const card = cards.get(id);
+      if (card) showPhoto(await api(`/api/photos/${id}/`));
+    }
+  } catch (error) {
+    showError($("#selection-error"), error);
+  }
+});
 
 // ---------------------------------------------------------------------------------------------- uploading
 
@@ -154,7 +411,8 @@ function addFiles(files) {
     return entry;
   });
   summarize();
-  for (const batch of intoBatches(added)) batches = batches.then(() => uploadBatch(batch));
+  const upload = { jobId: null }; // the files of one drop or pick are one upload: one job, however many requests
+  for (const batch of intoBatches(added)) batches = batches.then(() => uploadBatch(batch, upload));
 }
 
 function intoBatches(list) {
@@ -174,9 +432,10 @@ function intoBatches(list) {
   return out;
 }
 
-async function uploadBatch(batch) {
+async function uploadBatch(batch, upload) {
   const form = new FormData();
   if (libraries.target) form.append("library", libraries.target.id);
+  if (upload.jobId) form.append("job", upload.jobId);
   const offsets = [];
   let sum = 0;
   for (const entry of batch) {
@@ -197,6 +456,7 @@ async function uploadBatch(batch) {
   };
   try {
     const body = await api("/api/photos/", { method: "POST", form, onProgress });
+    upload.jobId = body.job.id;
     jobsInFlight.add(body.job.id);
     body.results.forEach((result, i) => settleUpload(batch[i], result));
   } catch (error) {
@@ -257,7 +517,7 @@ async function finishEntry(entry) {
       setEntry(entry, "failed", "Failed", { progress: 100, error: photo.error });
       return;
     }
-    const n = photo.faces.length;
+    const n = shownFaces(photo).length;
     setEntry(entry, "done", "Done · ", { progress: 100 });
     entry.stateText.append(photoLink(entry, n ? plural(n, "face") : "no face found"));
   } catch (error) {
@@ -308,5 +568,8 @@ async function refresh() {
 
 await ready;
 showUploadTarget();
-photos.start(libraries.url(`/api/photos/?page_size=${PAGE_SIZE}`));
+people = await loadPeople(libraries.current?.id).catch(() => []);
+makeFilterPicker();
+readFilters();
+reload();
 poll(refresh, { interval: POLL_MS });

@@ -4,6 +4,7 @@
 
 import { api, assignFaces, loadPeople } from "../api.js";
 import { $, h } from "../dom.js";
+import { reviewButtons, reviewStatus } from "../face_review.js";
 import { plural, similarity } from "../format.js";
 import { libraries, ready } from "../library.js";
 import { showError, toast } from "../messages.js";
@@ -37,9 +38,13 @@ function updateSelection() {
 function faceCard(face) {
   const id = `face-${face.id}`;
   const manage = libraries.error || libraries.may("manage", face.library); // a viewer's faces cannot be named
-  return h(
+  const status = reviewStatus(face);
+  const card = h(
     "li",
-    { class: `card face-card${manage ? " selectable" : ""}`, dataset: { faceId: face.id, library: face.library } },
+    {
+      class: `card face-card${manage ? " selectable" : ""}${status ? " is-set-aside" : ""}`,
+      dataset: { faceId: face.id, library: face.library },
+    },
     manage ? h("input", { type: "checkbox", id, value: face.id, "aria-label": `Select face ${face.id}` }) : null,
     h(
       manage ? "label" : "span",
@@ -62,8 +67,35 @@ function faceCard(face) {
           on: { click: (event) => selectSimilar(face, event.currentTarget) },
         }),
       ),
+      status ? h("span", { class: "badge badge-warn face-status", text: status }) : null,
+      manage
+        ? h(
+            "div",
+            { class: "row face-review" },
+            reviewButtons(face, {
+              name: `face ${face.id}`,
+              onDone: (updated) => reviewed(card, updated),
+              onError: (error) => showError(errorBox, error),
+            }),
+          )
+        : null,
     ),
   );
+  return card;
+}
+
+const showHidden = $("#show-hidden");
+
+/** After a verdict: the card shows the face as it is now, or leaves when the face is no longer listed. */
+function reviewed(card, face) {
+  const waiting = !face.person && !face.hidden && face.review !== "ignored";
+  if (waiting || showHidden.checked) card.replaceWith(faceCard(face));
+  else {
+    card.remove();
+    setCount(total - 1);
+  }
+  updateSelection();
+  loadSuggestions();
 }
 
 /** Tick this face and every shown face of its library the search API puts within the same-person threshold. */
@@ -102,7 +134,8 @@ const faces = pager($("#load-more"), errorBox, (page) => {
 });
 
 function reload() {
-  faces.start(libraries.url(`/api/faces/?unassigned=true&page_size=${PAGE_SIZE}`), {
+  const waiting = showHidden.checked ? "" : "&awaiting_name=true"; // hidden and ignored faces too, when asked
+  faces.start(libraries.url(`/api/faces/?unassigned=true${waiting}&page_size=${PAGE_SIZE}`), {
     before: () => grid.replaceChildren(),
   });
 }
@@ -118,7 +151,7 @@ async function loadPicker() {
 function suggestionCard(group, number) {
   const library = group.faces[0]?.library;
   const groupPicker = personPicker(people, { label: "Name as" });
-  if (group.person) groupPicker.select.value = String(group.person.id);
+  if (group.person) groupPicker.set(group.person);
   const boxes = group.faces.map((face) =>
     h("input", { type: "checkbox", id: `suggested-${face.id}`, value: face.id, checked: true }),
   );
@@ -164,6 +197,13 @@ function suggestionCard(group, number) {
           on: { click: () => rejectName(group, ticked(), card) },
         })
       : null,
+    h("button", {
+      type: "button",
+      class: "btn btn-quiet",
+      text: "Ignore",
+      title: "Nobody to name (e.g. strangers): leave the ticked faces out of suggestions and Unknown faces (undo: Show hidden)",
+      on: { click: () => ignoreFaces(ticked(), card) },
+    }),
     h("button", { type: "button", class: "btn btn-quiet", text: "Skip", on: { click: () => card.remove() } }),
   );
   form.addEventListener("change", update);
@@ -179,7 +219,7 @@ function suggestionCard(group, number) {
       await nameFaces(ids, pick, library, { suggested: true });
       reload();
     } catch (error) {
-      showError($("#suggestions-error"), error);
+      groupPicker.showError(error); // beside the field it is about
       update();
     }
   });
@@ -198,6 +238,22 @@ function suggestionCard(group, number) {
   card.append(h("div", { class: "row row-between" }, count, looksLike), faces, form);
   update();
   return card;
+}
+
+/** "Ignore" on a group: its ticked faces are real faces nobody wants to name; they leave the suggestions and the list. */
+async function ignoreFaces(ids, card) {
+  if (!ids.length) return;
+  card.querySelectorAll("button").forEach((button) => {
+    button.disabled = true;
+  });
+  try {
+    for (const id of ids) await api(`/api/faces/${id}/review/`, { method: "POST", json: { review: "ignored" } });
+    toast(`${plural(ids.length, "face")} ignored: shown again with "Show hidden and ignored faces", where Undo is.`);
+    reload();
+    await loadSuggestions();
+  } catch (error) {
+    showError($("#suggestions-error"), error);
+  }
 }
 
 /** "Not X": the ticked faces of a group are recorded as not its suggested person, and the suggestions recomputed. */
@@ -251,6 +307,7 @@ async function nameFaces(ids, pick, library, options = {}) {
 }
 
 grid.addEventListener("change", updateSelection);
+showHidden.addEventListener("change", reload);
 selectAll.addEventListener("change", () => {
   grid.querySelectorAll("input[type=checkbox]").forEach((box) => {
     box.checked = selectAll.checked;
@@ -276,7 +333,7 @@ $("#bulk-form").addEventListener("submit", async (event) => {
     showError(errorBox, null);
     if (!grid.children.length && total > 0) reload();
   } catch (error) {
-    showError(errorBox, error);
+    picker.showError(error); // beside the field it is about
   } finally {
     updateSelection();
   }
