@@ -51,6 +51,7 @@ def _settings(env: dict[str, str]) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow  # a manage.py subprocess
 def test_check_deploy_finds_no_warning_with_the_https_environment():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -61,6 +62,7 @@ def test_check_deploy_finds_no_warning_with_the_https_environment():
     assert "WARNING" not in result.stdout + result.stderr
 
 
+@pytest.mark.slow  # a subprocess
 def test_https_environment_turns_on_hsts_secure_cookies_redirect_and_the_proxy_header():
     assert _settings({**_plain_env(), **HTTPS_ENV}) == {
         "SECURE_SSL_REDIRECT": True,
@@ -72,6 +74,7 @@ def test_https_environment_turns_on_hsts_secure_cookies_redirect_and_the_proxy_h
     }
 
 
+@pytest.mark.slow  # a subprocess
 def test_default_environment_keeps_plain_http_working_and_trusts_no_forwarded_header():
     assert _settings(_plain_env()) == {
         "SECURE_SSL_REDIRECT": False,

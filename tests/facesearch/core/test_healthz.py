@@ -52,6 +52,7 @@ def test_public_probe_says_only_ok_with_a_real_worker(client, celery_worker):
     assert response.json() == {"ok": True}
 
 
+@pytest.mark.slow  # probes each component for real
 @pytest.mark.django_db
 def test_detail_is_refused_to_anonymous_and_non_staff_users(client):
     assert client.get("/healthz?detail=1").status_code == 401
@@ -104,6 +105,7 @@ def test_probes_during_a_slow_ping_answer_with_the_previous_value_at_once(pings,
     assert health._last_probe[1] is False  # the refresh that finished recorded what it found
 
 
+@pytest.mark.slow  # a Redis server of its own, stopped
 @pytest.mark.django_db
 def test_probe_answers_503_and_detail_names_redis_when_redis_is_stopped(client, admin_client, settings, tmp_path):
     process, url = stack.start_redis(tmp_path / "redis")

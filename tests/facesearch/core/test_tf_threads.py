@@ -22,6 +22,7 @@ print(applied, threading.get_intra_op_parallelism_threads(), threading.get_inter
 """
 
 
+@pytest.mark.slow  # a Python subprocess importing TensorFlow, per case
 @pytest.mark.parametrize(("setting", "expected"), [("1", "1 1 1"), ("0", "0 0 0")])
 def test_the_setting_sets_tensorflows_threads_before_its_first_op(setting, expected):
     env = {**os.environ, "FACESEARCH_TF_THREADS": setting, "DJANGO_SETTINGS_MODULE": "facesearch.settings"}

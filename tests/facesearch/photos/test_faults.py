@@ -232,6 +232,7 @@ def test_reprocessing_and_retrying_start_the_count_afresh(db, queued):
 # ----------------------------------------------------------------------------------- delete racing a re-upload
 
 
+@pytest.mark.slow  # threads racing for seconds
 def test_a_delete_racing_a_reupload_of_the_same_bytes_never_leaves_a_row_without_its_file(media_root, queued):
     """The old interleaving: the delete commits, the re-upload finds the file still there (not written again), the
     delete's clean-up then removes it, and the re-upload commits a row whose file is gone."""

@@ -102,6 +102,7 @@ def test_the_query_plan_uses_the_hnsw_index_when_the_candidates_are_many(monkeyp
     assert HNSW_SCAN in plan, plan
 
 
+@pytest.mark.slow  # 3,000 faces inserted
 @pytest.mark.django_db
 def test_few_candidates_among_many_faces_are_scanned_exactly_and_ranked_exactly(monkeypatch):
     """The choice counts the candidates (the library's faces), not the table: a small library beside a large one is
