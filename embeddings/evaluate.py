@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from embeddings.detection import DEFAULT_DETECTOR, DETECTORS
 from embeddings.io import read
 from embeddings.pipeline import FacePipeline, nearest_to_centre, same_person
 from embeddings.weights import DEFAULT_DIR as DEFAULT_WEIGHTS_DIR
@@ -37,6 +38,7 @@ class Pair:
 @dataclass(frozen=True)
 class LfwReport:
     encoder: str
+    detector: str
     model_id: str
     pairs: int
     accuracy: float
@@ -125,6 +127,7 @@ def evaluate_lfw(pipeline: FacePipeline, images_dir: Path, pairs_file: Path) -> 
     accuracy, std, threshold = evaluate_pairs(distances, same, np.array([pair.fold for pair in pairs]))
     return LfwReport(
         encoder=pipeline.spec.name,
+        detector=pipeline.detector.name,
         model_id=pipeline.spec.model_id,
         pairs=len(pairs),
         accuracy=accuracy,
@@ -140,6 +143,7 @@ def evaluate_lfw(pipeline: FacePipeline, images_dir: Path, pairs_file: Path) -> 
 def format_report(report: LfwReport) -> str:
     rows = [
         ("encoder", f"{report.encoder} ({report.model_id})"),
+        ("detector", report.detector),
         ("pairs", f"{report.pairs}"),
         ("accuracy", f"{report.accuracy:.2%} ± {report.std:.2%}"),
         ("threshold (mean of folds)", f"{report.threshold:.3f}"),
@@ -158,11 +162,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     lfw.add_argument("--images", type=Path, required=True, help="folder of <Name>/<Name>_NNNN.jpg")
     lfw.add_argument("--pairs", type=Path, required=True, help="pairs.txt")
     lfw.add_argument("--encoder", default="facenet")
+    lfw.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR)
     lfw.add_argument("--weights-dir", type=Path, default=DEFAULT_WEIGHTS_DIR)
     lfw.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
 
-    report = evaluate_lfw(FacePipeline(args.encoder, weights_dir=args.weights_dir), args.images, args.pairs)
+    pipeline = FacePipeline(args.encoder, detector=args.detector, weights_dir=args.weights_dir)
+    report = evaluate_lfw(pipeline, args.images, args.pairs)
     if args.json:
         figures = asdict(report)
         figures["tar_at_far_1e-3"] = figures.pop("tar_at_far_1e_3")

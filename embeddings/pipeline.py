@@ -11,8 +11,16 @@ from typing import TypeVar, overload
 import numpy as np
 
 from embeddings.alignment import align_batch
-from embeddings.detection import DEFAULT_MAX_SIDE, DEFAULT_THRESHOLDS, Detector, box_landmarks
-from embeddings.encoders import Encoder, EncoderSpec, get_spec, load_encoder
+from embeddings.detection import (
+    DEFAULT_DETECTOR,
+    DEFAULT_MAX_SIDE,
+    DEFAULT_THRESHOLDS,
+    Detector,
+    MtcnnDetector,
+    box_landmarks,
+    make_detector,
+)
+from embeddings.encoders import Encoder, EncoderSpec, FusedEncoder, alignments, get_spec, load_encoder
 from embeddings.errors import NoFaceError
 from embeddings.io import Source, read
 from embeddings.quality import measure
@@ -62,25 +70,44 @@ def _off_centre(box: tuple[float, float, float, float], image_shape: tuple[int, 
 class FacePipeline:
     """Detects, aligns and encodes faces with one encoder; networks load on first use, once per process.
 
-    `weights_dir` is where `make weights` put the encoder's weights (relative paths are from the working directory).
+    `weights_dir` is where `make weights` put the weights of the encoder and detector (relative paths are from the
+    working directory).
     `batch_size` is both the number of images detected per call and the number of faces encoded per call.
+    `detector` is "mtcnn" or "retinaface" (`embeddings.detection.DETECTORS`); `max_side` None keeps its own default.
+    `detection_thresholds` are MTCNN's, which also places the landmarks in boxes people draw (`encode_box`) whatever
+    the detector.
     """
 
     def __init__(
         self,
         encoder: str = "facenet",
         *,
+        detector: str = DEFAULT_DETECTOR,
         weights_dir: str | Path = DEFAULT_WEIGHTS_DIR,
         min_face_size: int = 20,
         detection_thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS,
-        max_side: int = DEFAULT_MAX_SIDE,
+        max_side: int | None = None,
         batch_size: int = 32,
     ) -> None:
         self.encoder_name = encoder
         self.spec: EncoderSpec = get_spec(encoder)
+        # What each face is aligned on: the encoder's own template, or one per member of a fusion.
+        self.alignments: tuple[EncoderSpec, ...] = alignments(self.spec)
         self.weights_dir = Path(weights_dir)
         self.batch_size = batch_size
-        self.detector = Detector(min_face_size, detection_thresholds, max_side, batch_size)
+        self.detector: Detector = make_detector(
+            detector,
+            weights_dir=self.weights_dir,
+            min_face_size=min_face_size,
+            max_side=max_side,
+            batch_size=batch_size,
+            mtcnn_thresholds=detection_thresholds,
+        )
+        self.landmarker: MtcnnDetector = (  # O-Net, for drawn boxes
+            self.detector
+            if isinstance(self.detector, MtcnnDetector)
+            else MtcnnDetector(min_face_size, detection_thresholds, max_side or DEFAULT_MAX_SIDE, batch_size)
+        )
 
     @property
     def threshold(self) -> float:
@@ -88,14 +115,14 @@ class FacePipeline:
         return self.spec.threshold
 
     @property
-    def encoder(self) -> Encoder:
+    def encoder(self) -> Encoder | FusedEncoder:
         return load_encoder(self.encoder_name, self.weights_dir)
 
     def warm_up(self) -> None:
         """Load both networks and run each once, so the first real request does not pay for it."""
         size = self.spec.input_size
         self.detector.detect(np.zeros((size, size, 3), np.uint8))
-        self.encoder.embed(np.zeros((1, size, size, 3), np.uint8))
+        self.encoder.embed_aligned([np.zeros((1, s.input_size, s.input_size, 3), np.uint8) for s in self.alignments])
 
     def detect(self, image: Source) -> list[Detection]:
         return self.detector.detect(read(image))
@@ -114,16 +141,18 @@ class FacePipeline:
         if max_faces is not None and max_faces < 1:
             raise ValueError(f"max_faces must be at least 1 (or None for every face), got {max_faces}")
         found: list[list[Detection]] = []
-        crops: list[np.ndarray] = []
+        crops: list[list[np.ndarray]] = [[] for _ in self.alignments]
         for start in range(0, len(images), self.batch_size):
             pixels = [read(image) for image in images[start : start + self.batch_size]]
             detections = [faces[:max_faces] for faces in self.detector.detect_batch(pixels)]
             landmarks = [np.array([d.landmarks for d in faces]).reshape(-1, 5, 2) for faces in detections]
-            # Unrounded crops: rounding to uint8 would turn float noise in batched detection into whole grey levels.
-            crops.append(align_batch(pixels, landmarks, self.spec.template, self.spec.input_size, np.float32))
+            for chunks, crop in zip(crops, self._align(pixels, landmarks), strict=True):
+                chunks.append(crop)
             found.extend(detections)
-        size = self.spec.input_size
-        every_crop = np.concatenate(crops) if crops else np.zeros((0, size, size, 3), np.float32)
+        every_crop = [
+            np.concatenate(chunks) if chunks else np.zeros((0, s.input_size, s.input_size, 3), np.float32)
+            for chunks, s in zip(crops, self.alignments, strict=True)
+        ]
         faces = self._faces([d for faces in found for d in faces], every_crop, "detector")
         result, start = [], 0
         for detections in found:
@@ -145,32 +174,38 @@ class FacePipeline:
         height, width = pixels.shape[:2]
         if not (0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height):
             raise ValueError(f"box {box} is not a box inside the {width}x{height} image")
-        found = self.detector.landmark(pixels, (x1, y1, x2, y2))
+        found = self.landmarker.landmark(pixels, (x1, y1, x2, y2))
         inside = np.all((found.landmarks >= [x1, y1]) & (found.landmarks <= [x2, y2]))  # not a neighbour's face
-        if found.score >= self.detector.thresholds[2] and inside:
+        if found.score >= self.landmarker.thresholds[2] and inside:
             drawn, source = Detection((x1, y1, x2, y2), found.landmarks, found.score), "onet"
         else:
             drawn, source = Detection((x1, y1, x2, y2), box_landmarks((x1, y1, x2, y2)), 0.0), "box"
-        crops = align_batch([pixels], [drawn.landmarks[None]], self.spec.template, self.spec.input_size, np.float32)
-        return self._faces([drawn], crops, source)[0]
+        return self._faces([drawn], self._align([pixels], [drawn.landmarks[None]]), source)[0]
 
-    def _faces(self, detections: list[Detection], crops: np.ndarray, landmarks_source: str) -> list[Face]:
-        """Encoded faces of aligned float crops, one per detection, in order."""
-        vectors = self._embed(crops)
-        qualities = measure(np.array([d.box for d in detections]), np.array([d.landmarks for d in detections]), crops)
+    def _align(self, pixels: Sequence[np.ndarray], landmarks: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The faces' crops on each of `alignments`, unrounded: rounding to uint8 would turn float noise in batched
+        detection into whole grey levels."""
+        return [align_batch(pixels, landmarks, s.template, s.input_size, np.float32) for s in self.alignments]
+
+    def _faces(self, detections: list[Detection], crops: list[np.ndarray], landmarks_source: str) -> list[Face]:
+        """Encoded faces of aligned float crops (one array per alignment), one per detection, in order; the first
+        alignment's crop is the one kept and measured."""
+        vectors, kept = self._embed(crops), crops[0]
+        qualities = measure(np.array([d.box for d in detections]), np.array([d.landmarks for d in detections]), kept)
         return [
             Face(
                 d.box, d.landmarks, d.score, q, np.rint(crop).astype(np.uint8), vector, self.spec.model_id,
                 landmarks_source,
             )
-            for d, q, crop, vector in zip(detections, qualities, crops, vectors, strict=True)
+            for d, q, crop, vector in zip(detections, qualities, kept, vectors, strict=True)
         ]  # fmt: skip
 
-    def _embed(self, crops: np.ndarray) -> np.ndarray:
-        if not len(crops):
+    def _embed(self, crops: list[np.ndarray]) -> np.ndarray:
+        if not len(crops[0]):
             return np.zeros((0, self.spec.dim), np.float32)
+        batches = range(0, len(crops[0]), self.batch_size)
         return np.concatenate(
-            [self.encoder.embed(crops[i : i + self.batch_size]) for i in range(0, len(crops), self.batch_size)]
+            [self.encoder.embed_aligned([c[i : i + self.batch_size] for c in crops]) for i in batches]
         )
 
     def encode_most_prominent(self, image: Source) -> Face:

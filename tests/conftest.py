@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from embeddings import FacePipeline
-from embeddings.detection import Detector
+from embeddings.detection import MtcnnDetector
 from tests.servers import ROOT, WEIGHTS_DIR
 
 LFW_DIR = ROOT.parent / "shared" / "data" / "lfw"
@@ -36,9 +36,9 @@ def facenet_encoder(weights_dir: Path):
 
 
 @pytest.fixture(scope="session")
-def detector() -> Detector:
+def detector() -> MtcnnDetector:
     """One MTCNN detector for the session (the networks are built once per process, on first detection)."""
-    return Detector()
+    return MtcnnDetector()
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +61,11 @@ def celery_worker(django_db_setup, django_db_blocker):
     process = start_worker(env=env, hostname=f"test-{os.getpid()}@%h")
     yield process
     stop(process)
+
+
+@pytest.fixture(scope="session")
+def retinaface(weights_dir: Path):
+    """One RetinaFace detector for the session (its graph is imported once per process, on first detection)."""
+    from embeddings.retinaface import RetinaFaceDetector
+
+    return RetinaFaceDetector(weights_dir)

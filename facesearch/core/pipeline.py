@@ -14,6 +14,7 @@ from embeddings import FacePipeline
 def get_pipeline() -> FacePipeline:
     return FacePipeline(
         encoder=settings.FACESEARCH_ENCODER,
+        detector=settings.FACESEARCH_DETECTOR,
         weights_dir=settings.FACESEARCH_WEIGHTS_DIR,
         min_face_size=settings.FACESEARCH_MIN_FACE_SIZE,
     )

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
-EMBEDDING_DIM = 128  # every supported encoder is 128-D; another size needs another column
+EMBEDDING_DIM = 128  # the encoders the product runs are 128-D; another size needs another column (checks.py)
 
 
 def photo_upload_to(photo: "Photo", filename: str) -> str:

@@ -86,7 +86,8 @@ def test_max_faces_encodes_only_the_largest_faces(pipeline: FacePipeline, lfw_di
     every = pipeline.encode(crowd)
     encoded: list[int] = []
     embed = pipeline._embed
-    monkeypatch.setattr(pipeline, "_embed", lambda crops: encoded.append(len(crops)) or embed(crops))
+    # `_embed` takes one array of crops per alignment (one for a single encoder)
+    monkeypatch.setattr(pipeline, "_embed", lambda crops: encoded.append(len(crops[0])) or embed(crops))
     largest = pipeline.encode(crowd, max_faces=2)
     assert len(every) > 2 and len(largest) == 2 and encoded == [2]
     for capped, reference in zip(largest, every[:2], strict=True):

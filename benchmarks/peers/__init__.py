@@ -1,0 +1,1 @@
+"""Benchmark-only peers: never imported by facesearch or embeddings (their weights or licences are not ours)."""
