@@ -132,6 +132,7 @@ def test_finds_the_central_face_with_landmarks_in_mtcnns_order(lfw_dir, retinafa
     assert np.max(np.linalg.norm(face.landmarks - reference.landmarks, axis=1)) < 4.0
 
 
+@pytest.mark.slow  # both detectors over real photos
 def test_finds_the_largest_face_of_real_photos_where_mtcnn_does(retinaface, detector, real_photos):
     for photo in real_photos:
         face, reference = retinaface.detect(photo)[0], detector.detect(photo)[0]
@@ -143,6 +144,7 @@ def test_finds_the_largest_face_of_real_photos_where_mtcnn_does(retinaface, dete
         assert max(left_eye[1], right_eye[1]) < nose[1] < min(mouth_left[1], mouth_right[1])
 
 
+@pytest.mark.slow  # real photos, batched and one by one
 def test_a_batch_of_mixed_sizes_finds_what_each_image_alone_finds(lfw_dir, retinaface, real_photos):
     images = [lfw(lfw_dir, name) for name in PEOPLE] + real_photos
     images[1] = np.asarray(Image.fromarray(images[1]).resize((400, 300)))

@@ -33,6 +33,7 @@ def pings(monkeypatch) -> list[dict]:
     return calls
 
 
+@pytest.mark.slow  # probes each component, a real worker
 @pytest.mark.django_db
 def test_detail_reports_database_pgvector_redis_and_worker_to_staff(admin_client, celery_worker):
     response = admin_client.get("/healthz?detail=1")
@@ -45,6 +46,7 @@ def test_detail_reports_database_pgvector_redis_and_worker_to_staff(admin_client
     assert body["components"]["worker"]["ok"] is True
 
 
+@pytest.mark.slow  # a real worker
 @pytest.mark.django_db
 def test_public_probe_says_only_ok_with_a_real_worker(client, celery_worker):
     response = client.get("/healthz")

@@ -40,6 +40,7 @@ def folder(tmp_path: Path, lfw_photos: list[Path]) -> Path:
     return root
 
 
+@pytest.mark.slow  # a folder through a real worker, twice
 @pytest.mark.django_db(transaction=True)
 def test_ingest_stores_a_folder_records_the_bad_file_and_a_rerun_skips_everything(folder, celery_worker):
     library = LibraryFactory()
