@@ -7,12 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings import read
-from embeddings.alignment import align_batch
 from embeddings.encoders.dlib_resnet import SPEC
-from embeddings.pipeline import nearest_to_centre
 from embeddings.weights import weights_path
-from tests.embeddings.lfw_people import PARITY_PEOPLE as PEOPLE
+from tests.embeddings.lfw_people import aligned_on, assert_second_photos_nearest_their_first, parity_images
 
 FETCH = "python -m embeddings.weights fetch --encoder dlib-resnet"
 
@@ -27,18 +24,13 @@ def dlib_weights(weights_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def images(lfw_dir: Path) -> list[np.ndarray]:
-    """First photos, then second photos, in PEOPLE order."""
-    return [read(lfw_dir / "images" / p / f"{p}_000{i}.jpg") for i in (1, 2) for p in PEOPLE]
+    return parity_images(lfw_dir)
 
 
 @pytest.fixture(scope="module")
 def aligned_faces(detector, images) -> np.ndarray:
     """(2 x 24, 150, 150, 3) float32 RGB crops on dlib-resnet's template, as the pipeline makes them."""
-    found = detector.detect_batch(images)
-    faces = [nearest_to_centre(faces, image.shape) for faces, image in zip(found, images, strict=True)]
-    assert all(faces), "MTCNN missed a face of the test set"
-    landmarks = [face.landmarks[None] for face in faces]
-    return align_batch(images, landmarks, SPEC.template, SPEC.input_size, np.float32)
+    return aligned_on(SPEC, detector, images)
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +79,4 @@ def test_our_crops_encode_like_dlibs_own_chips(dlib_encoder, dlib_weights, image
 
 @pytest.mark.slow
 def test_each_persons_second_photo_is_nearest_to_their_first(dlib_encoder, aligned_faces):
-    vectors = dlib_encoder.embed(aligned_faces)
-    gallery, probes = vectors[: len(PEOPLE)], vectors[len(PEOPLE) :]
-    distances = np.linalg.norm(probes[:, None] - gallery[None], axis=2)
-
-    assert list(distances.argmin(axis=1)) == list(range(len(PEOPLE)))
-    same, different = np.diag(distances), distances[~np.eye(len(PEOPLE), dtype=bool)]
-    assert same.max() < np.median(different)
+    assert_second_photos_nearest_their_first(dlib_encoder.embed(aligned_faces))

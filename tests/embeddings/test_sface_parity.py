@@ -7,12 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings import read
-from embeddings.alignment import align_batch
 from embeddings.encoders.sface import SPEC, to_bgr
-from embeddings.pipeline import nearest_to_centre
 from embeddings.weights import weights_path
-from tests.embeddings.lfw_people import PARITY_PEOPLE as PEOPLE
+from tests.embeddings.lfw_people import aligned_on, assert_second_photos_nearest_their_first, parity_images
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +22,8 @@ def sface_weights(weights_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def aligned_faces(detector, lfw_dir: Path) -> np.ndarray:
-    """(2 x 24, 112, 112, 3) float32 RGB crops on SFace's template, as the pipeline makes them: first photos, then
-    second photos, in PEOPLE order."""
-    paths = [lfw_dir / "images" / p / f"{p}_000{i}.jpg" for i in (1, 2) for p in PEOPLE]
-    images = [read(path) for path in paths]
-    found = detector.detect_batch(images)
-    faces = [nearest_to_centre(faces, image.shape) for faces, image in zip(found, images, strict=True)]
-    assert all(faces), "MTCNN missed a face of the test set"
-    landmarks = [face.landmarks[None] for face in faces]
-    return align_batch(images, landmarks, SPEC.template, SPEC.input_size, np.float32)
+    """(2 x 24, 112, 112, 3) float32 RGB crops on SFace's template, as the pipeline makes them."""
+    return aligned_on(SPEC, detector, parity_images(lfw_dir))
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +50,4 @@ def test_port_matches_onnxruntime_on_real_aligned_faces(sface_encoder, sface_wei
 
 @pytest.mark.slow
 def test_each_persons_second_photo_is_nearest_to_their_first(sface_encoder, aligned_faces):
-    vectors = sface_encoder.embed(aligned_faces)
-    gallery, probes = vectors[: len(PEOPLE)], vectors[len(PEOPLE) :]
-    distances = np.linalg.norm(probes[:, None] - gallery[None], axis=2)
-
-    assert list(distances.argmin(axis=1)) == list(range(len(PEOPLE)))
-    same, different = np.diag(distances), distances[~np.eye(len(PEOPLE), dtype=bool)]
-    assert same.max() < np.median(different)
+    assert_second_photos_nearest_their_first(sface_encoder.embed(aligned_faces))
