@@ -332,6 +332,30 @@ def test_the_viewer_steps_through_the_grid_with_the_arrow_keys_and_escape_goes_b
     expect(page).to_have_url(re.compile(f"/photos/{ids[0]}/$"))
     expect(page.locator("#photo-position")).to_have_text(f"1 of {len(ids)}")  # the page is ready for keys
     expect(page.locator("#photo-prev")).to_be_hidden()
+
+    # Zoom: the photo shows 2.5 times as wide in a scrolling frame, its face boxes stay on the faces (in % of the
+    # photo); Escape first leaves the zoom, then the photo.
+    stage, box = page.locator("#stage"), page.locator("#stage .facebox").first
+    expect(box).to_be_visible()
+    fitted, box_fitted = stage.bounding_box(), box.bounding_box()
+    page.get_by_role("button", name="Zoom").click()
+    expect(page.get_by_role("button", name="Fit")).to_have_attribute("aria-pressed", "true")
+    zoomed, box_zoomed = stage.bounding_box(), box.bounding_box()
+    assert abs(zoomed["width"] / fitted["width"] - 2.5) < 0.02
+
+    def share(box: dict, stage: dict, key: str, size: str) -> float:  # where a box sits, as a share of the photo
+        return (box[key] - stage[key]) / stage[size]
+
+    assert abs(share(box_zoomed, zoomed, "x", "width") - share(box_fitted, fitted, "x", "width")) < 0.01
+    assert abs(share(box_zoomed, zoomed, "y", "height") - share(box_fitted, fitted, "y", "height")) < 0.01
+    assert abs(box_zoomed["width"] / zoomed["width"] - box_fitted["width"] / fitted["width"]) < 0.01
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("button", name="Zoom")).to_have_attribute("aria-pressed", "false")
+    assert abs(stage.bounding_box()["width"] - fitted["width"]) < 1
+    page.keyboard.press("z")
+    expect(page.get_by_role("button", name="Fit")).to_be_visible()
+    page.keyboard.press("Escape")
+
     page.keyboard.press("Escape")
     expect(page).to_have_url(re.compile(r"/photos/\?show=unnamed$"))
     expect(page.get_by_label("Show", exact=True)).to_have_value("unnamed")

@@ -18,15 +18,16 @@ function boxStyle(box, width, height) {
  * Draw face boxes as buttons over `img` (inside its `.photo-stage`). `faces`: [{box, label, known, drawn, hidden,
  * title}] (hidden: not a face, or probably not one: drawn faint).
  * Coordinates are in image pixels: `size` gives the image's width and height, else its natural size is used.
+ * `fit`: size the stage to the page first (false keeps a width the caller chose, e.g. zoomed).
  */
-export function drawFaceBoxes(img, faces, { size, onSelect, maxHeight = "70vh" } = {}) {
+export function drawFaceBoxes(img, faces, { size, onSelect, maxHeight = "70vh", fit = true } = {}) {
   const stage = img.parentElement;
   const draw = () => {
     stage.querySelectorAll(".facebox").forEach((box) => box.remove());
     const width = size?.width || img.naturalWidth;
     const height = size?.height || img.naturalHeight;
     if (!width || !height) return;
-    fitStage(stage, width, height, { maxHeight });
+    if (fit) fitStage(stage, width, height, { maxHeight });
     faces.forEach((face, i) => {
       const button = h(
         "button",

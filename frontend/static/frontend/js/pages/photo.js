@@ -42,13 +42,39 @@ async function load() {
 
 const processing = (loaded) => loaded?.status === "pending" || loaded?.status === "processing";
 
+const ZOOM = 2.5; // times the fitted width; the frame scrolls, and the face boxes (in % of the photo) follow
+let zoomed = false;
+
+/** The photo fitted to the page, or ZOOM times as wide inside its scrolling frame. */
+function showAtZoom() {
+  const stage = $("#stage");
+  stage.style.maxWidth = "";
+  fitStage(stage, photo.width, photo.height, { maxHeight: "78vh" });
+  if (zoomed) {
+    stage.style.width = `${Math.round(stage.getBoundingClientRect().width * ZOOM)}px`;
+    stage.style.maxWidth = "none";
+  }
+  $("#photo-frame").classList.toggle("is-zoomed", zoomed);
+  const button = $("#photo-zoom");
+  button.setAttribute("aria-pressed", String(zoomed));
+  button.textContent = zoomed ? "Fit" : "Zoom";
+}
+
+function zoomToggle() {
+  if (!photo?.width || !photo?.height) return;
+  zoomed = !zoomed;
+  showAtZoom();
+}
+
+$("#photo-zoom").addEventListener("click", zoomToggle);
+
 function render() {
   const name = photo.original_name || `Photo ${photo.id}`;
   document.title = `${name} · facesearch`;
   $("#crumb").textContent = name;
   $("#photo-title").textContent = name;
   if (image.getAttribute("src") !== photo.url) image.src = photo.url;
-  if (photo.width && photo.height) fitStage($("#stage"), photo.width, photo.height, { maxHeight: "78vh" });
+  if (photo.width && photo.height) showAtZoom();
   image.alt = name;
   $("#photo-detail").hidden = false;
 
@@ -86,6 +112,7 @@ function render() {
     {
       size: { width: photo.width, height: photo.height },
       maxHeight: "78vh",
+      fit: !zoomed, // zoomed, the stage keeps its zoomed width (showAtZoom)
       onSelect: (i) => select(faces[i].id, true),
     },
   );
@@ -330,9 +357,15 @@ document.addEventListener("keydown", (event) => {
   if (go && !$(go).hidden) {
     event.preventDefault();
     location.assign($(go).href);
+  } else if (event.key === "Escape" && zoomed) {
+    event.preventDefault();
+    zoomToggle(); // Escape first leaves the zoom, then the photo
   } else if (event.key === "Escape") {
     event.preventDefault();
     location.assign($("#photo-back").href);
+  } else if (event.key === "z" || event.key === "Z") {
+    event.preventDefault();
+    zoomToggle();
   }
 });
 

@@ -35,21 +35,23 @@ function updateSelection() {
   assignButton.textContent = ids.length ? `Assign ${plural(ids.length, "face")}` : "Assign selected";
 }
 
-function faceCard(face) {
+/** A face's card; `position` is its place in the grid (1-based), which screen readers hear instead of an id. */
+function faceCard(face, position) {
   const id = `face-${face.id}`;
+  const label = `unknown face ${position}`;
   const manage = libraries.error || libraries.may("manage", face.library); // a viewer's faces cannot be named
   const status = reviewStatus(face);
   const card = h(
     "li",
     {
       class: `card face-card${manage ? " selectable" : ""}${status ? " is-set-aside" : ""}`,
-      dataset: { faceId: face.id, library: face.library },
+      dataset: { faceId: face.id, library: face.library, position },
     },
-    manage ? h("input", { type: "checkbox", id, value: face.id, "aria-label": `Select face ${face.id}` }) : null,
+    manage ? h("input", { type: "checkbox", id, value: face.id, "aria-label": `Select ${label}` }) : null,
     h(
       manage ? "label" : "span",
       { for: manage ? id : null },
-      h("img", { src: face.crop_url, alt: `Unknown face ${face.id}`, loading: "lazy", width: 140, height: 140 }),
+      h("img", { src: face.crop_url, alt: `Unknown face ${position}`, loading: "lazy", width: 140, height: 140 }),
     ),
     h(
       "div",
@@ -63,7 +65,7 @@ function faceCard(face) {
           class: "btn btn-small btn-quiet",
           text: "Similar",
           title: "Select the faces like this one",
-          "aria-label": `Select the faces similar to face ${face.id}`,
+          "aria-label": `Select the faces similar to ${label}`,
           on: { click: (event) => selectSimilar(face, event.currentTarget) },
         }),
       ),
@@ -73,7 +75,7 @@ function faceCard(face) {
             "div",
             { class: "row face-review" },
             reviewButtons(face, {
-              name: `face ${face.id}`,
+              name: label,
               onDone: (updated) => reviewed(card, updated),
               onError: (error) => showError(errorBox, error),
             }),
@@ -89,7 +91,7 @@ const showHidden = $("#show-hidden");
 /** After a verdict: the card shows the face as it is now, or leaves when the face is no longer listed. */
 function reviewed(card, face) {
   const waiting = !face.person && !face.hidden && face.review !== "ignored";
-  if (waiting || showHidden.checked) card.replaceWith(faceCard(face));
+  if (waiting || showHidden.checked) card.replaceWith(faceCard(face, Number(card.dataset.position)));
   else {
     card.remove();
     setCount(total - 1);
@@ -128,7 +130,8 @@ function setCount(count) {
 }
 
 const faces = pager($("#load-more"), errorBox, (page) => {
-  grid.append(...page.results.map(faceCard));
+  const shown = grid.children.length;
+  grid.append(...page.results.map((face, i) => faceCard(face, shown + i + 1)));
   setCount(page.count);
   updateSelection();
 });
@@ -166,7 +169,7 @@ function suggestionCard(group, number) {
         h(
           "label",
           { for: boxes[i].id },
-          h("img", { src: face.crop_url, alt: `Unknown face ${face.id}`, loading: "lazy", width: 96, height: 96 }),
+          h("img", { src: face.crop_url, alt: `Face ${i + 1} of group ${number}`, loading: "lazy", width: 96, height: 96 }),
         ),
       ),
     ),
