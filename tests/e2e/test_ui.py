@@ -314,6 +314,19 @@ def test_unknown_faces_are_named_in_bulk_and_two_people_merged_then_deleted(page
     expect(page.locator(".toast").last).to_contain_text("2 faces assigned to George W. Bush")
 
     card[third].locator("input").check()
+    # Shift-click sets every face from the last one clicked to this one alike: a range ticked, then unticked.
+    boxes = page.locator("#face-grid > li input[type=checkbox]")
+    values = boxes.evaluate_all("boxes => boxes.map(b => Number(b.value))")
+    assert len(values) >= 3
+    at = values.index(third)
+    other = at + 2 if at + 2 < len(values) else at - 2
+    boxes.nth(other).click(modifiers=["Shift"])
+    expect(page.locator("#selected-count")).to_have_text("3 selected")
+    low, high = sorted((at, other))
+    assert sorted(int(v) for v in checked.evaluate_all("b => b.map(x => x.value)")) == sorted(values[low : high + 1])
+    card[third].locator("input").click(modifiers=["Shift"])  # unticks his face, and so the range back to `other`
+    expect(page.locator("#selected-count")).to_have_text("0 selected")
+    card[third].locator("input").check()
     bulk.get_by_label("Person", exact=True).fill("George Bush")
     bulk.get_by_label("Person", exact=True).press("Escape")  # "George W. Bush" is offered: a new name is meant
     bulk.get_by_role("button", name="Assign 1 face").click()

@@ -309,6 +309,17 @@ async function nameFaces(ids, pick, library, options = {}) {
   await loadSuggestions();
 }
 
+let anchor = null; // the last face ticked or unticked: Shift-click sets every face from it to the one clicked alike
+grid.addEventListener("click", (event) => {
+  const box = event.target.closest("input[type=checkbox]");
+  if (!box) return;
+  const boxes = [...grid.querySelectorAll("input[type=checkbox]")];
+  if (event.shiftKey && anchor && boxes.includes(anchor)) {
+    const [from, to] = [boxes.indexOf(anchor), boxes.indexOf(box)].sort((x, y) => x - y);
+    for (const each of boxes.slice(from, to + 1)) each.checked = box.checked;
+  }
+  anchor = box;
+});
 grid.addEventListener("change", updateSelection);
 showHidden.addEventListener("change", reload);
 selectAll.addEventListener("change", () => {
