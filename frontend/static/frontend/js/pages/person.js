@@ -6,6 +6,7 @@
 import { api, loadPeople } from "../api.js";
 import { $, h } from "../dom.js";
 import { showReceipt } from "../erasure.js";
+import { faceChecklist } from "../face_checklist.js";
 import { formatDate, plural, similarity } from "../format.js";
 import { libraries, ready } from "../library.js";
 import { confirmDialog, showError, toast } from "../messages.js";
@@ -311,9 +312,9 @@ function updateSplit() {
 }
 
 function splitGroup(group, number) {
-  const boxes = group.faces.map((face, i) =>
-    h("input", { type: "checkbox", id: `split-${face.id}`, value: face.id, "aria-label": `Face ${i + 1} of group ${number}` }),
-  );
+  const { list } = faceChecklist(group.faces, {
+    number, idPrefix: "split-", listLabel: `Faces of split group ${number}`,
+  });
   return h(
     "li",
     { class: "card suggestion", dataset: { faces: group.faces.map((face) => face.id).join(" ") } },
@@ -323,22 +324,7 @@ function splitGroup(group, number) {
       h("strong", { text: `Group ${number}: ${plural(group.faces.length, "face")}` }),
       h("span", { class: "muted", text: `${similarity(group.distance)}% like ${person.name}` }),
     ),
-    h(
-      "ul",
-      { class: "suggestion-faces", "aria-label": `Faces of split group ${number}` },
-      group.faces.map((face, i) =>
-        h(
-          "li",
-          { class: "card selectable" },
-          boxes[i],
-          h(
-            "label",
-            { for: boxes[i].id },
-            h("img", { src: face.crop_url, alt: `Face ${i + 1} of group ${number}`, loading: "lazy", width: 96, height: 96 }),
-          ),
-        ),
-      ),
-    ),
+    list,
   );
 }
 

@@ -4,6 +4,7 @@
 
 import { api, assignFaces, loadPeople } from "../api.js";
 import { $, h } from "../dom.js";
+import { faceChecklist } from "../face_checklist.js";
 import { reviewButtons, reviewStatus } from "../face_review.js";
 import { plural, similarity } from "../format.js";
 import { libraries, ready } from "../library.js";
@@ -155,25 +156,9 @@ function suggestionCard(group, number) {
   const library = group.faces[0]?.library;
   const groupPicker = personPicker(people, { label: "Name as" });
   if (group.person) groupPicker.set(group.person);
-  const boxes = group.faces.map((face) =>
-    h("input", { type: "checkbox", id: `suggested-${face.id}`, value: face.id, checked: true }),
-  );
-  const faces = h(
-    "ul",
-    { class: "suggestion-faces", "aria-label": `Faces of group ${number}` },
-    group.faces.map((face, i) =>
-      h(
-        "li",
-        { class: "card selectable" },
-        boxes[i],
-        h(
-          "label",
-          { for: boxes[i].id },
-          h("img", { src: face.crop_url, alt: `Face ${i + 1} of group ${number}`, loading: "lazy", width: 96, height: 96 }),
-        ),
-      ),
-    ),
-  );
+  const { boxes, list: faces } = faceChecklist(group.faces, {
+    number, idPrefix: "suggested-", listLabel: `Faces of group ${number}`, checked: true,
+  });
   const submit = h("button", { type: "submit", class: "btn btn-primary" });
   const card = h("li", {
     class: `card suggestion${group.review ? " suggestion-review" : ""}`,
