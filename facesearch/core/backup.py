@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from psycopg.conninfo import make_conninfo
 
 from facesearch.core.errors import ApplicationError
+from facesearch.core.pipeline import encoders_read
 from facesearch.photos.models import Photo
 from facesearch.photos.storage import photo_file_path, photo_file_write
 
@@ -137,7 +138,7 @@ def backup_create(*, directory: Path) -> Manifest:
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         postgresql=server,
         pgvector=pgvector,
-        encoder=settings.FACESEARCH_ENCODER,
+        encoder=encoders_read().serving,  # whose vectors the dump holds
         dump_sha256=_sha256(directory / DUMP),
         counts=counts,
         files=files,

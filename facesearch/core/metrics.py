@@ -140,10 +140,10 @@ def batch_observed(function: Callable[..., None]) -> Callable[..., None]:
     """Count a processing batch: how many photos it was given and how long it took."""
 
     @functools.wraps(function)
-    def observed(*, photo_ids: Sequence[int]) -> None:
+    def observed(*, photo_ids: Sequence[int], **options: object) -> None:
         BATCH_PHOTOS.observe(len(photo_ids))
         with BATCH_SECONDS.time():
-            function(photo_ids=photo_ids)
+            function(photo_ids=photo_ids, **options)
 
     return observed
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError
 
 from embeddings.encoders import get_spec
+from facesearch.core.pipeline import encoders_read
 from facesearch.photos.models import EMBEDDING_DIM
 
 
@@ -26,3 +28,26 @@ def encoder_fits_the_face_table(app_configs=None, **kwargs) -> list[Error]:
             )
         ]
     return []
+
+
+@register(Tags.database)
+def encoder_setting_serves(app_configs=None, databases=None, **kwargs) -> list[Warning]:
+    """FACESEARCH_ENCODER is only the initial serving encoder: once the library holds vectors, changing it serves
+    nothing until a switch re-encodes them (`manage.py reprocess --encoder`), so a difference is the operator's cue."""
+    if not databases:
+        return []
+    try:
+        encoders = encoders_read()
+    except DatabaseError:  # not migrated yet: the setting is what will serve
+        return []
+    if settings.FACESEARCH_ENCODER in (encoders.serving, encoders.target):
+        return []
+    return [
+        Warning(
+            f"FACESEARCH_ENCODER={settings.FACESEARCH_ENCODER}, but the library is served by {encoders.serving}"
+            + (f" (switching to {encoders.target})." if encoders.target else "."),
+            hint=f"Run `manage.py reprocess --encoder {settings.FACESEARCH_ENCODER} --wait` to re-encode the photos "
+            "with it while search goes on with the old one, or set the variable back.",
+            id="facesearch.W001",
+        )
+    ]

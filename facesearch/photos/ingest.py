@@ -115,9 +115,11 @@ def job_file_add(
     return IngestItem.objects.filter(job=job, photo=photo).latest("id")
 
 
-def photos_reprocess(*, photo_ids: Iterable[int], user: AbstractBaseUser | None = None) -> list[IngestJob]:
-    """Re-encode stored photos (e.g. after an encoder change) as reprocess jobs, one per library the photos are in;
-    people stay assigned."""
+def photos_reprocess(
+    *, photo_ids: Iterable[int], user: AbstractBaseUser | None = None, encoder: str | None = None
+) -> list[IngestJob]:
+    """Re-encode stored photos as reprocess jobs, one per library the photos are in; people stay assigned.
+    `encoder`: with that one only (a switch of encoder, `encoder_switch`), else as any photo is processed."""
     with transaction.atomic():
         photos = list(
             Photo.objects.filter(id__in=list(photo_ids))
@@ -140,7 +142,7 @@ def photos_reprocess(*, photo_ids: Iterable[int], user: AbstractBaseUser | None 
         for job in jobs:
             job_seal(job=job)
         ids = [photo.id for photo in photos]
-        transaction.on_commit(lambda: tasks.photos_enqueue(photo_ids=ids, queue=tasks.MAINTENANCE))
+        transaction.on_commit(lambda: tasks.photos_enqueue(photo_ids=ids, queue=tasks.MAINTENANCE, encoder=encoder))
     return jobs
 
 

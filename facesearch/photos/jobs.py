@@ -39,9 +39,9 @@ def item_add(*, job: IngestJob, name: str, photo: Photo | None, state: str, erro
             candidate = f"{stem} ({number}){suffix}"
 
 
-def items_finish(*, photo_id: int, state: str, error: str = "") -> None:
-    """Mark the photo's pending items (of any job) finished, then close the jobs that have nothing left pending."""
-    pending = IngestItem.objects.filter(photo_id=photo_id, state=IngestItem.State.PENDING)
+def items_finish(*, photo_ids: Sequence[int], state: str, error: str = "") -> None:
+    """Mark the photos' pending items (of any job) finished, then close the jobs that have nothing left pending."""
+    pending = IngestItem.objects.filter(photo_id__in=photo_ids, state=IngestItem.State.PENDING)
     job_ids = jobs_lock(pending)
     pending.update(state=state, error=error)
     jobs_finish_if_complete(job_ids)

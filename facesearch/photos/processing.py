@@ -7,6 +7,7 @@ business, so this module sits below both.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ from embeddings import EmbeddingsError
 from embeddings.quality import passes_gate
 from facesearch.core.images import jpeg_encode, read_stored
 from facesearch.core.metrics import batch_observed
-from facesearch.core.pipeline import get_pipeline
+from facesearch.core.pipeline import encoders_read, get_pipeline, spec_of_model
 from facesearch.grouping.services import faces_group
 from facesearch.people.models import Person
 from facesearch.people.services import (
@@ -49,7 +50,9 @@ INTERRUPTED = (
 PENDING_AGAIN = {"status": Photo.Status.PENDING, "error": "", "attempts": 0, "status_changed_at": Now()}
 
 
-def photos_claim_and_encode(*, photo_ids: Sequence[int], uploads_only: bool = False) -> None:
+def photos_claim_and_encode(
+    *, photo_ids: Sequence[int], uploads_only: bool = False, encoder: str | None = None
+) -> None:
     """What a worker task does: process the task's photos that are still to do, topped up to BATCH_SIZE with other
     photos waiting for their own task, in one `encode_batch`.
 
@@ -64,6 +67,9 @@ def photos_claim_and_encode(*, photo_ids: Sequence[int], uploads_only: bool = Fa
 
     Every run counts against a photo's `attempts`: photos of a run that died are processed one per run, so the photo
     that kills its worker is found, and one started FACESEARCH_PROCESSING_ATTEMPTS times is failed with the reason.
+
+    `encoder`: a switch of encoder's task encodes with that one only (`photos_encode`), and claims no other photos,
+    which need the serving encoder's faces too.
     """
     todo = dict(
         Photo.objects.filter(id__in=photo_ids)
@@ -77,7 +83,7 @@ def photos_claim_and_encode(*, photo_ids: Sequence[int], uploads_only: bool = Fa
         photo_fail(photo_id=photo_id, reason=INTERRUPTED.format(attempts=todo.pop(photo_id)))
     if any(todo.values()):  # a run of these photos died before: one photo per run finds the one that kills it
         for photo_id in todo:
-            photos_encode(photo_ids=[photo_id])
+            photos_encode(photo_ids=[photo_id], encoder=encoder)
         return
     if not todo:
         return
@@ -93,14 +99,18 @@ def photos_claim_and_encode(*, photo_ids: Sequence[int], uploads_only: bool = Fa
             waiting = waiting.exclude(
                 ingest_items__job__source__in=[IngestJob.Source.FOLDER, IngestJob.Source.REPROCESS]
             )
-        claimed = list(waiting[: max(0, BATCH_SIZE - len(todo))])
+        claimed = list(waiting[: max(0, BATCH_SIZE - len(todo))]) if encoder is None else []
         Photo.objects.filter(id__in=claimed).update(status=Photo.Status.PROCESSING, status_changed_at=Now())
-    photos_encode(photo_ids=[*todo, *claimed])
+    photos_encode(photo_ids=[*todo, *claimed], encoder=encoder)
 
 
 @batch_observed
-def photos_encode(*, photo_ids: Sequence[int]) -> None:
+def photos_encode(*, photo_ids: Sequence[int], encoder: str | None = None) -> None:
     """Encode several photos in one `encode_batch` call, then store each photo's faces in its own transaction.
+
+    With `encoder` None, the serving encoder, and during a switch of encoder the new one too, so a photo stored
+    meanwhile has both encoders' faces (a photo with the serving encoder's faces already, e.g. one of the switch's
+    that recovery or another task took up, gets the new one's only); with `encoder`, that one only (the switch's).
 
     A photo that cannot be read or encoded is marked failed with the reason (not retried); database errors propagate
     so the task retries. A photo deleted meanwhile is skipped.
@@ -112,7 +122,6 @@ def photos_encode(*, photo_ids: Sequence[int]) -> None:
     Photo.objects.filter(id__in=[photo.id for photo in photos]).update(
         status=Photo.Status.PROCESSING, error="", attempts=F("attempts") + 1, status_changed_at=Now()
     )
-    pipeline = get_pipeline()
     readable: list[Photo] = []
     images: list[np.ndarray] = []
     for photo in photos:
@@ -121,7 +130,17 @@ def photos_encode(*, photo_ids: Sequence[int]) -> None:
             readable.append(photo)
         except (EmbeddingsError, OSError) as exc:
             photo_fail(photo_id=photo.id, reason=f"cannot read the stored image: {exc}")
+    encoders = encoders_read()
+    for name in (encoder,) if encoder else encoders.names:
+        chosen = [
+            i
+            for i, photo in enumerate(readable)  # during a switch, a photo with the serving faces lacks the new only
+            if not (name == encoders.serving and encoders.target and photo.model_id == encoders.serving_model_id)
+        ]
+        _photos_encode_with(get_pipeline(name), [readable[i] for i in chosen], [images[i] for i in chosen])
 
+
+def _photos_encode_with(pipeline: embeddings.FacePipeline, readable: list[Photo], images: list[np.ndarray]) -> None:
     results = None
     if len(images) > 1:
         try:
@@ -131,10 +150,16 @@ def photos_encode(*, photo_ids: Sequence[int]) -> None:
     if results is None:
         results = [_encode_one(pipeline, photo, image) for photo, image in zip(readable, images, strict=True)]
 
-    for photo, image, faces in zip(readable, images, results, strict=True):
-        if faces is not None:
-            faces = _with_drawn_faces(pipeline, photo.id, image, faces)
-            _photo_faces_store(photo_id=photo.id, faces=faces, model_id=pipeline.spec.model_id)
+    encoded = [(photo, image, faces) for photo, image, faces in zip(readable, images, results, strict=True)]
+    drawn = _drawn_boxes(photo_ids=[photo.id for photo, _, faces in encoded if faces is not None])
+    _photos_faces_store(
+        found={
+            photo.id: _with_drawn_faces(pipeline, image, faces, drawn.get(photo.id, []))
+            for photo, image, faces in encoded
+            if faces is not None  # None: its failure is recorded
+        },
+        model_id=pipeline.spec.model_id,
+    )
 
 
 def photos_stuck_claim(*, older_than: timedelta) -> list[int]:
@@ -176,78 +201,103 @@ def _encode_one(pipeline: embeddings.FacePipeline, photo: Photo, image: np.ndarr
         return None
 
 
+def _drawn_boxes(*, photo_ids: Sequence[int]) -> dict[int, list[tuple[float, ...]]]:
+    """Each photo's distinct drawn boxes (of any encoder's rows), in face order: one query for a batch."""
+    boxes: dict[int, dict[tuple[float, ...], None]] = defaultdict(dict)
+    rows = Face.objects.filter(photo_id__in=photo_ids, source=Face.Source.DRAWN).order_by("photo_id", "index")
+    for photo_id, box in rows.values_list("photo_id", "box"):
+        boxes[photo_id][tuple(box)] = None
+    return {photo_id: list(distinct) for photo_id, distinct in boxes.items()}
+
+
 def _with_drawn_faces(
-    pipeline: embeddings.FacePipeline, photo_id: int, image: np.ndarray, detected: list[embeddings.Face]
+    pipeline: embeddings.FacePipeline,
+    image: np.ndarray,
+    detected: list[embeddings.Face],
+    drawn_boxes: Sequence[tuple[float, ...]],
 ) -> list[embeddings.Face]:
     """The detected faces, then the photo's drawn faces encoded again from their stored boxes: a re-encode keeps what
     a person drew. A detection overlapping a drawn box as the same face would (SAME_FACE_IOU) is that face: dropped."""
-    boxes = Face.objects.filter(photo_id=photo_id, source=Face.Source.DRAWN).order_by("index").values_list("box")
-    drawn = [pipeline.encode_box(image, box) for box in dict.fromkeys(tuple(box) for (box,) in boxes)]
+    drawn = [pipeline.encode_box(image, box) for box in drawn_boxes]
     missed = [face for face in detected if all(iou(face.box, d.box) < SAME_FACE_IOU for d in drawn)]
     return [*missed, *drawn]
 
 
-def _photo_faces_store(*, photo_id: int, faces: list[embeddings.Face], model_id: str) -> None:
-    """Replace the photo's faces by `faces`, in one transaction under the photo's row lock.
+def _photos_faces_store(*, found: dict[int, list[embeddings.Face]], model_id: str) -> None:
+    """Replace each photo's faces (photo id → faces found), the whole batch in one transaction under the photos' row
+    locks and in a few statements for the batch: a transaction and its queries per photo cost ingest half the
+    pipeline's speed (benchmarks/ingest.py).
 
     A new face that overlaps an old one (IoU >= SAME_FACE_IOU) takes its place: same encoder → the row is updated in
     place (its id, person, rejections, review verdict and cover-face role survive); another encoder → a new row
     inherits the person, the verdict (not a face, ignored) and the rejections ("not this person"). Old faces left
     unmatched are deleted. So re-running never duplicates and a re-encode keeps people's assignments and corrections.
     Each face is judged by the quality gate again; faces new to the photo that pass it are named automatically when
-    they are that close to an enrolled face they were not rejected for.
+    they are that close to an enrolled face they were not rejected for. A photo deleted meanwhile is skipped.
+
+    During a switch of encoder (`photos.encoder_switch`) the other encoder's rows stay beside these; faces of an
+    encoder that is neither serving nor switched to (the switch ended while they were encoded) are not stored.
     """
     with transaction.atomic():
-        photo = Photo.objects.select_for_update(no_key=True).filter(id=photo_id).first()
-        if photo is None:
-            return  # deleted while it was being encoded
-        old_faces = list(Face.objects.select_for_update(no_key=True).filter(photo=photo).defer("crop", "embedding"))
-        matches = _match_faces(old_faces, faces)
-        kept = {new: old for new, old in matches.items() if old.model_id == model_id}
-        inherited = {new: old for new, old in matches.items() if old.model_id != model_id}
-        obsolete = [old for old in old_faces if old not in kept.values()]
+        photos = list(Photo.objects.select_for_update(no_key=True).filter(id__in=found).order_by("id"))
+        encoders = encoders_read(lock=True)
+        if not photos or model_id not in encoders.model_ids:
+            return
+        old_faces: dict[int, list[Face]] = defaultdict(list)
+        for old in Face.objects.select_for_update(no_key=True).filter(photo__in=photos).defer("crop", "embedding"):
+            old_faces[old.photo_id].append(old)
+        beside = encoders.model_ids - {model_id}
+        kept: list[tuple[Face, dict]] = []  # old row, its new values
+        rows: list[Face] = []
+        inherited: list[tuple[Face, Face]] = []  # new row, the other encoder's row it replaces
+        obsolete: list[Face] = []
+        for photo in photos:
+            matches = _match_faces(old_faces[photo.id], found[photo.id])
+            for new, face in enumerate(found[photo.id]):
+                values = face_fields(face, index=new, model_id=model_id) | {"quality_passed": _passes_gate(face, photo)}
+                old = matches.get(new)
+                if old is not None and old.model_id == model_id:
+                    kept.append((old, values))
+                    continue
+                rows.append(
+                    Face(photo=photo, library_id=photo.library_id, **values, **(_assignment_of(old) if old else {}))
+                )
+                if old is not None:
+                    inherited.append((rows[-1], old))
+            kept_ids = {old.id for old, _ in kept}
+            obsolete += [old for old in old_faces[photo.id] if old.id not in kept_ids and old.model_id not in beside]
 
-        # Free the (photo, model_id, index) slots of the rows kept, then write their final values.
-        offset = 16384  # above any real face index; PositiveSmallIntegerField holds up to 32767
-        Face.objects.filter(id__in=[old.id for old in kept.values()]).update(index=F("index") + offset)
-        for new, old in kept.items():
-            Face.objects.filter(id=old.id).update(
-                **face_fields(faces[new], index=new, model_id=model_id), quality_passed=_passes_gate(faces[new], photo)
-            )
-
-        created = Face.objects.bulk_create(
-            Face(
-                photo=photo,
-                library_id=photo.library_id,
-                **face_fields(faces[new], index=new, model_id=model_id),
-                quality_passed=_passes_gate(faces[new], photo),
-                **(_assignment_of(inherited[new]) if new in inherited else {}),
-            )
-            for new in range(len(faces))
-            if new not in kept
-        )
-        replacement = {inherited[face.index].id: face.id for face in created if face.index in inherited}
+        if any(old.model_id == model_id for faces in old_faces.values() for old in faces):
+            # Free every (photo, model_id, index) slot of this encoder's old rows: the kept ones get their final
+            # values next, the others are deleted below, and no new row may collide with either meanwhile.
+            Face.objects.filter(photo__in=photos, model_id=model_id).update(index=F("index") + 16384)  # > any index
+            for old, values in kept:
+                Face.objects.filter(id=old.id).update(**values)
+        created = Face.objects.bulk_create(rows)
+        replacement = {old.id: row.id for row, old in inherited}
         for old_id, new_id in replacement.items():
             Person.objects.filter(cover_face_id=old_id).update(cover_face_id=new_id)
         face_rejections_carry(replacement=replacement)  # before the old rows (and their rejections) go
         assignment_events_carry(replacement=replacement)  # and their history
-        Face.objects.filter(id__in=[old.id for old in obsolete]).delete()
-        people_covers_refresh({old.person_id for old in obsolete})
-        if settings.FACESEARCH_AUTO_ASSIGN:  # new faces only: a face kept from before keeps what a person decided
+        if obsolete:
+            Face.objects.filter(id__in=[old.id for old in obsolete]).delete()
+            people_covers_refresh({old.person_id for old in obsolete})
+        if settings.FACESEARCH_AUTO_ASSIGN and created:  # new faces only: a kept face keeps what a person decided
             waiting = set(
                 Face.objects.filter(awaiting_name(), id__in=[face.id for face in created]).values_list("id", flat=True)
             )  # not hidden by the quality gate, nor a verdict carried from another encoder's face
             faces_assign_automatically(
                 faces=[face for face in created if face.id in waiting],
-                max_distance=get_pipeline().spec.auto_assign_distance,
+                max_distance=spec_of_model(model_id).auto_assign_distance,
             )
-        faces_group(face_ids=[face.id for face in created])  # those still unassigned join the suggested people
+        if created and model_id == encoders.serving_model_id:  # a new encoder's faces are grouped once it serves
+            faces_group(face_ids=[face.id for face in created])  # those still unassigned join the suggested people
 
-        photo.status, photo.error = Photo.Status.DONE, ""
-        photo.model_id, photo.processed_at = model_id, django_timezone.now()
-        photo.status_changed_at = photo.processed_at
-        photo.save(update_fields=["status", "error", "model_id", "processed_at", "status_changed_at"])
-        items_finish(photo_id=photo.id, state=IngestItem.State.DONE)
+        done = django_timezone.now()
+        Photo.objects.filter(id__in=[photo.id for photo in photos]).update(
+            status=Photo.Status.DONE, error="", model_id=model_id, processed_at=done, status_changed_at=done
+        )
+        items_finish(photo_ids=[photo.id for photo in photos], state=IngestItem.State.DONE)
 
 
 def face_fields(face: embeddings.Face, *, index: int, model_id: str) -> dict:
@@ -325,4 +375,4 @@ def photo_fail(*, photo_id: int, reason: str) -> None:
         photo.status, photo.error, photo.processed_at = Photo.Status.FAILED, reason[:2000], django_timezone.now()
         photo.status_changed_at = photo.processed_at
         photo.save(update_fields=["status", "error", "processed_at", "status_changed_at"])
-        items_finish(photo_id=photo_id, state=IngestItem.State.FAILED, error=photo.error)
+        items_finish(photo_ids=[photo_id], state=IngestItem.State.FAILED, error=photo.error)

@@ -20,6 +20,7 @@ from PIL import Image
 import embeddings
 from facesearch.core.errors import ApplicationError
 from facesearch.core.images import jpeg_encode, read_stored
+from facesearch.core.pipeline import serving_model_id
 from facesearch.libraries.access import Caller, in_libraries
 from facesearch.photos.models import CONFIRMED, Face, IngestItem, IngestJob, Photo, awaiting_name
 from facesearch.photos.storage import (
@@ -90,7 +91,12 @@ class JobFilter(django_filters.FilterSet):
 def photo_list(*, caller: Caller, filters: dict[str, Any] | None = None) -> QuerySet[Photo]:
     """The caller's photos with their faces (and the faces' people) prefetched; `ordering` sorts, newest first by
     default."""
-    faces = Face.objects.defer(*FACE_LIST_FIELDS_DEFERRED).select_related("person").order_by("model_id", "index")
+    faces = (
+        Face.objects.filter(model_id=serving_model_id())
+        .defer(*FACE_LIST_FIELDS_DEFERRED)
+        .select_related("person")
+        .order_by("index")
+    )
     photos = in_libraries(Photo.objects.all(), caller)
     queryset = photos.select_related("uploaded_by", "library").prefetch_related(Prefetch("faces", queryset=faces))
     filters = filters or {}
@@ -125,8 +131,11 @@ def photos_for(*, caller: Caller, photo_ids: Sequence[int], scope: str) -> list[
 
 
 def face_list(*, caller: Caller, filters: dict[str, Any] | None = None) -> QuerySet[Face]:
+    """The caller's faces, of the serving encoder unless `model_id` asks for another's (during a switch of encoder,
+    each face of a photo is stored twice, once per encoder)."""
+    filters = {"model_id": serving_model_id(), **(filters or {})}
     faces = in_libraries(Face.objects.all(), caller).defer(*FACE_LIST_FIELDS_DEFERRED).select_related("person")
-    return FaceFilter(filters or {}, faces).qs
+    return FaceFilter(filters, faces).qs
 
 
 def face_crop(*, caller: Caller, face_id: int) -> bytes | None:

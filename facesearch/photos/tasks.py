@@ -16,7 +16,7 @@ import redis.exceptions
 from celery import shared_task
 from django.conf import settings
 
-from facesearch.photos import processing
+from facesearch.photos import encoder_switch, processing
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +48,17 @@ def upload_queue(photos: int) -> str:
 
 
 @shared_task(**RETRY)
-def photos_process(photo_ids: list[int], uploads_only: bool = False) -> None:
+def photos_process(photo_ids: list[int], uploads_only: bool = False, encoder: str | None = None) -> None:
     """The task: these photos, topped up with others waiting (uploads only, when a person waits for these), detected
-    and encoded in one batch."""
-    processing.photos_claim_and_encode(photo_ids=photo_ids, uploads_only=uploads_only)
+    and encoded in one batch (`encoder`: with that one only, for a switch of encoder, which may end with them)."""
+    processing.photos_claim_and_encode(photo_ids=photo_ids, uploads_only=uploads_only, encoder=encoder)
+    encoder_switch.encoder_switch_finish()
+
+
+@shared_task(**RETRY)
+def encoder_switch_cleanup() -> None:
+    """After a switch of encoder, once every process serves the new one: delete the old encoder's faces."""
+    encoder_switch.faces_of_old_encoders_delete()
 
 
 @shared_task(ignore_result=True)
@@ -62,9 +69,15 @@ def photos_recover() -> None:
     )
 
 
-def photos_enqueue(*, photo_ids: Sequence[int], queue: str = INGEST, batch_size: int = processing.BATCH_SIZE) -> bool:
+def photos_enqueue(
+    *,
+    photo_ids: Sequence[int],
+    queue: str = INGEST,
+    batch_size: int = processing.BATCH_SIZE,
+    encoder: str | None = None,
+) -> bool:
     """Queue processing on `queue`, one task per `batch_size` photos; False when the broker could not be reached.
-    Interactive tasks top up with uploads only (`processing.photos_claim_and_encode`).
+    Interactive tasks top up with uploads only (`processing.photos_claim_and_encode`); `encoder`: a switch's tasks.
 
     Runs after the photos are committed, so a broker that is down must not fail the request that stored them: the
     photos stay pending and `photos_recover` queues them again later.
@@ -72,7 +85,11 @@ def photos_enqueue(*, photo_ids: Sequence[int], queue: str = INGEST, batch_size:
     for start in range(0, len(photo_ids), batch_size):
         try:
             photos_process.apply_async(
-                kwargs={"photo_ids": list(photo_ids[start : start + batch_size]), "uploads_only": queue == INTERACTIVE},
+                kwargs={
+                    "photo_ids": list(photo_ids[start : start + batch_size]),
+                    "uploads_only": queue == INTERACTIVE,
+                    "encoder": encoder,
+                },
                 queue=queue,
             )
         except TRANSIENT_ERRORS as exc:

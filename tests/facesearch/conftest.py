@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.conf import settings
 from PIL import Image
 from rest_framework.test import APIClient
 
@@ -91,7 +92,7 @@ def lfw_images(lfw_dir: Path) -> dict[str, LfwImage]:
     stems += [(s.rsplit("_", 1)[0], s) for s in STRANGERS]
     datas = [(lfw_dir / "images" / person / f"{stem}.jpg").read_bytes() for person, stem in stems]
     pixels = [embeddings.read(data) for data in datas]
-    results = get_pipeline().encode_batch(pixels)
+    results = get_pipeline(settings.FACESEARCH_ENCODER).encode_batch(pixels)  # no database here: name it
     images = {}
     for (person, stem), data, image, faces in zip(stems, datas, pixels, results, strict=True):
         assert faces, f"no face found in {stem}"

@@ -188,7 +188,7 @@ def test_uploading_the_same_bytes_of_a_done_photo_queues_nothing(api_client, med
 
 def test_a_photo_started_max_attempts_times_without_finishing_fails_with_the_reason(db, monkeypatch):
     processed: list[list[int]] = []
-    monkeypatch.setattr(processing, "photos_encode", lambda *, photo_ids: processed.append(list(photo_ids)))
+    monkeypatch.setattr(processing, "photos_encode", lambda *, photo_ids, encoder: processed.append(list(photo_ids)))
     killer = PhotoFactory(status=Photo.Status.PROCESSING, attempts=settings.FACESEARCH_PROCESSING_ATTEMPTS)
     job = IngestJob.objects.create(
         library=killer.library, source=IngestJob.Source.UPLOAD, state=IngestJob.State.RUNNING
@@ -207,7 +207,7 @@ def test_a_photo_started_max_attempts_times_without_finishing_fails_with_the_rea
 
 def test_photos_of_a_run_that_died_are_then_processed_one_per_run(db, monkeypatch):
     processed: list[list[int]] = []
-    monkeypatch.setattr(processing, "photos_encode", lambda *, photo_ids: processed.append(list(photo_ids)))
+    monkeypatch.setattr(processing, "photos_encode", lambda *, photo_ids, encoder: processed.append(list(photo_ids)))
     batch = [PhotoFactory(status=Photo.Status.PROCESSING, attempts=1) for _ in range(3)]
     PhotoFactory(status=Photo.Status.PENDING)  # waiting: not claimed into a run that may die again
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from PIL import Image
@@ -43,7 +44,7 @@ def face_rows(photo: Photo) -> list[tuple]:
 
 @pytest.fixture(scope="session")
 def pipeline():
-    return get_pipeline()
+    return get_pipeline(django_settings.FACESEARCH_ENCODER)  # no database here: name the encoder
 
 
 @pytest.mark.django_db
@@ -127,6 +128,24 @@ def test_reencoding_with_another_encoder_replaces_its_faces_and_keeps_their_peop
     assert (faces[0].person_id, faces[0].assignment, faces[0].assignment_distance) == (person.id, "manual", None)
     person.refresh_from_db()
     assert person.cover_face_id == faces[0].id
+
+
+@pytest.mark.django_db
+def test_reprocessing_replaces_a_stale_face_of_the_same_encoder_whose_slot_a_new_face_takes(
+    lfw_photos, media_root, pipeline
+):
+    """An old face the new detections do not overlap is deleted, and the new face may take its index: the row that
+    held that (photo, encoder, index) slot must be out of the way first, or the insert breaks the unique constraint."""
+    photo, _ = services.photo_create(file=upload(lfw_photos[4]), library=first_library(), uploaded_by=None)
+    stale = FaceFactory(photo=photo, index=0, box=[0, 0, 5, 5], model_id=pipeline.spec.model_id)
+
+    processing.photos_encode(photo_ids=[photo.id])
+
+    photo.refresh_from_db()
+    faces = list(Face.objects.filter(photo=photo).order_by("index"))
+    assert photo.status == Photo.Status.DONE
+    assert faces and faces[0].index == 0 and faces[0].box != stale.box
+    assert not Face.objects.filter(id=stale.id).exists()
 
 
 @pytest.mark.django_db(transaction=True)
