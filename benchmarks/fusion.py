@@ -1,6 +1,10 @@
 """Fusing encoders on LFW: each alone, weighted together, and with flipped crops. `python benchmarks/fusion.py`.
 
     .venv/bin/python benchmarks/fusion.py --encoders facenet sface dlib-resnet
+    FACESEARCH_ACCEPT_INSIGHTFACE_NONCOMMERCIAL_LICENSE=yes \
+        .venv/bin/python benchmarks/fusion.py --encoders facenet sface dlib-resnet arcface-mbf
+
+arcface-mbf may join only as such an option, once its non-commercial licence is accepted (even from its cache).
 
 Every image of LFW View 1 (pairsDevTrain, pairsDevTest) and View 2 (pairs.txt) goes once through the pipeline's
 detector (the face nearest the centre, as `embeddings.evaluate` keeps it); its landmarks are cached, then each
@@ -202,6 +206,16 @@ def main() -> None:
     if args.search_cache:
         compose_search_cache()
         return
+
+    from embeddings.encoders import get_spec
+    from embeddings.errors import WeightsError
+    from embeddings.weights import require_licence
+
+    try:  # before any cached vector is read, not only when weights are loaded
+        for name in args.encoders:
+            require_licence(get_spec(name))
+    except WeightsError as error:
+        raise SystemExit(str(error)) from None
 
     images = args.lfw_dir / "images"
     view2 = read_pairs(args.pairs, images)

@@ -3,7 +3,8 @@
 Every detector gives, per image, boxes, 5 landmarks (left eye, right eye, nose, mouth left, mouth right, "left" meaning
 the image's left) and a confidence, in pixels of the image as read, largest face first. Large images are shrunk to
 `max_side` for detection and the results mapped back: a detector's cost grows with the pixel count, while faces above
-a few dozen pixels are found just as well at 1024 px. RetinaFace is in `embeddings.retinaface`.
+a few dozen pixels are found just as well at 1024 px. RetinaFace is in `embeddings.retinaface`, YuNet in
+`embeddings.yunet`.
 
 MTCNN's networks are the `mtcnn` package's (weights ship with it), built once per process on first use and shared by
 every `MtcnnDetector`.
@@ -27,12 +28,13 @@ from embeddings.types import Box, Detection
 if TYPE_CHECKING:
     from mtcnn import MTCNN
 
-DETECTORS = ("mtcnn", "retinaface")
+DETECTORS = ("mtcnn", "retinaface", "yunet")
 # With facenet, LFW View 2 through the whole pipeline is 99.38% with MTCNN and 99.33% with RetinaFace (0 detection
 # failures each: 3 pairs of 6,000 apart). On the 186 photos of ../shared/data/real-photos RetinaFace found a face in
 # every one (MTCNN 182); of the boxes only one detector drew, MTCNN's 39 were nearly all patterns (leaves, hands,
 # fabric, a wheel) and RetinaFace's 14 mostly turned or dark faces (looked at). MTCNN finds more faces under 20 px
-# as detected (benchmarks/crowd.py). The README's detector table has the figures.
+# as detected (benchmarks/crowd.py). YuNet (at 640 px) gives 99.32% (0 failures) and finds a face in all 186 photos,
+# fastest of the three; it misses more faces under about 16 px as detected. The README's detector table has the figures.
 DEFAULT_DETECTOR = "mtcnn"
 # P-Net, R-Net, O-Net score thresholds and pyramid step of facenet's align_dataset_mtcnn.py (davidsandberg/facenet),
 # the detector setting its FaceNet weights were trained and evaluated with.
@@ -158,9 +160,9 @@ def make_detector(
     batch_size: int | None = None,
     mtcnn_thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS,
 ) -> Detector:
-    """The detector called `name` ("mtcnn" or "retinaface"); None keeps that detector's own default.
+    """The detector called `name` ("mtcnn", "retinaface" or "yunet"); None keeps that detector's own default.
 
-    `weights_dir` is where `make weights` put RetinaFace's graph (MTCNN's weights ship with its package).
+    `weights_dir` is where `make weights` put RetinaFace's and YuNet's files (MTCNN's weights ship with its package).
     """
     options = {"max_side": max_side, "batch_size": batch_size}
     options = {key: value for key, value in options.items() if value is not None}
@@ -170,6 +172,10 @@ def make_detector(
         from embeddings.retinaface import RetinaFaceDetector
 
         return RetinaFaceDetector(weights_dir, min_face_size, **options)
+    if name == "yunet":
+        from embeddings.yunet import YunetDetector
+
+        return YunetDetector(weights_dir, min_face_size, **options)
     raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
 
 

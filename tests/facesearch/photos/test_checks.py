@@ -20,3 +20,9 @@ def test_an_unknown_encoder_is_an_error(settings):
     settings.FACESEARCH_ENCODER = "nonesuch"
     (error,) = encoder_fits_the_face_table()
     assert error.id == "facesearch.E001" and "nonesuch" in error.msg
+
+
+def test_the_512_d_arcface_encoder_is_refused_for_the_face_table(settings):
+    settings.FACESEARCH_ENCODER = "arcface-mbf"  # opt-in, non-commercial weights: a library and benchmark encoder only
+    (error,) = encoder_fits_the_face_table()
+    assert error.id == "facesearch.E002" and "512-D" in error.msg and "128-D" in error.msg
