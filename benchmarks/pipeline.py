@@ -2,10 +2,13 @@
 buffalo_s in the same run.
 
     .venv/bin/python benchmarks/pipeline.py [--images 128 | --images ../shared/data/real-photos]
-        [--detectors mtcnn retinaface] [--batch-sizes 1 8 32]
+        [--upscale-mp 12] [--detectors mtcnn retinaface yunet] [--batch-sizes 1 8 32]
 
 `--images N` takes the first image of the first N LFW people (250x250, one face each); `--images FOLDER` every JPEG
-of a folder, e.g. the uncropped photos of many sizes in ../shared/data/real-photos. Each side runs in its own process
+of a folder, e.g. the uncropped photos of many sizes in ../shared/data/real-photos. `--upscale-mp 12` measures the
+same images scaled up to 12 MP each (a phone photo's size; bicubic, JPEG quality 90, in a temporary folder), where
+decoding costs what it costs on phone photos (`read` decodes whole; `read reduced (N)` as the pipeline decodes for
+detection, N of the images at 1/2 to 1/8 scale). Each side runs in its own process
 so peak RSS is its own. The peers run when `make bench-deps` has installed them: face_recognition (dlib-bin,
 face_recognition_models, face_recognition --no-deps) and buffalo_s (SCRFD-500M + ArcFace MobileFaceNet through
 onnxruntime, `benchmarks/peers/buffalo_s.py`; its InsightFace weights are for non-commercial research, which a
@@ -17,9 +20,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,11 +63,24 @@ def image_paths(images: str, lfw: Path) -> list[Path]:
     return sorted(p for p in Path(images).iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
 
 
+def upscaled(paths: list[Path], megapixels: float, folder: Path) -> Path:
+    """`paths` scaled to `megapixels` each, aspect kept, as JPEGs of quality 90 in `folder`, which it returns."""
+    from PIL import Image
+
+    for path in paths:
+        with Image.open(path) as image:
+            scale = math.sqrt(megapixels * 1e6 / (image.width * image.height))
+            size = (round(image.width * scale), round(image.height * scale))
+            image.convert("RGB").resize(size, Image.Resampling.BICUBIC).save(folder / path.name, quality=90)
+    return folder
+
+
 def measure_ours(paths: list[Path], weights_dir: Path, detector_name: str, batch_sizes: Sequence[int]) -> list[dict]:
     import numpy as np
 
     from embeddings import FacePipeline, read
     from embeddings.alignment import align_batch
+    from embeddings.io import read_reduced
 
     pipeline = FacePipeline(detector=detector_name, weights_dir=weights_dir)
     pipeline.warm_up()
@@ -70,6 +88,9 @@ def measure_ours(paths: list[Path], weights_dir: Path, detector_name: str, batch
     with Timer() as t:
         images = [read(p) for p in paths]
     rows = [{"stage": "read", "batch": "-", "images_per_s": len(paths) / t.seconds}]
+    with Timer() as t:
+        reduced = sum(read_reduced(p, min_side=detector.max_side).reduction > 1 for p in paths)
+    rows.append({"stage": f"read reduced ({reduced})", "batch": "-", "images_per_s": len(paths) / t.seconds})
     for size in batch_sizes:
         detector.batch_size = size
         detector.detect_batch(images[:size])  # warm this batch shape
@@ -164,13 +185,21 @@ def format_table(results: dict[str, dict]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", default="128", help="a number of LFW people, or a folder of JPEGs")
+    parser.add_argument("--upscale-mp", type=float, help="scale each image up to this many megapixels first")
     parser.add_argument("--lfw", type=Path, default=ROOT.parent / "shared" / "data" / "lfw")
     parser.add_argument("--weights-dir", type=Path, default=ROOT / "var" / "models")
-    parser.add_argument("--detectors", nargs="+", default=["mtcnn", "retinaface"])
+    parser.add_argument(
+        "--detectors", nargs="+", choices=("mtcnn", "retinaface", "yunet"), default=["mtcnn", "retinaface"]
+    )
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=list(BATCH_SIZES))
     parser.add_argument("--side", help=argparse.SUPPRESS)  # facesearch/<detector>, face_recognition or buffalo_s
     args = parser.parse_args()
     paths = image_paths(args.images, args.lfw)
+    if args.upscale_mp and not args.side:
+        with tempfile.TemporaryDirectory(prefix="pipeline-benchmark-") as folder:
+            described = f"images of {args.images} upscaled to {args.upscale_mp:g} MP"
+            args.images = str(upscaled(paths, args.upscale_mp, Path(folder)))
+            return compare(args, image_paths(args.images, args.lfw), described)
     if args.side:
         if args.side == "face_recognition":
             rows = measure_peer(paths)
@@ -182,13 +211,18 @@ def main() -> int:
         print(json.dumps({"rows": rows, "peak_rss_mb": peak}))
         return 0
 
+    described = "LFW images (250x250)" if args.images.isdigit() else f"images of {args.images}"
+    return compare(args, paths, described)
+
+
+def compare(args: argparse.Namespace, paths: list[Path], described: str) -> int:
+    """Run each side in its own process on `paths` (`args.images`) and print the table."""
     sides = [f"facesearch/{name}" for name in args.detectors]
     if importlib.util.find_spec("face_recognition"):
         sides.append("face_recognition")
     if buffalo_s.installed():
         sides.append("buffalo_s")
     results = {side: run_side(side, args) for side in sides}
-    described = "LFW images (250x250)" if args.images.isdigit() else f"images of {args.images}"
     print(f"{len(paths)} {described}, CPU\n")
     print(format_table(results))
     best = {

@@ -33,6 +33,14 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     )
 
 
+def magnification(landmarks: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """Crop pixels per image pixel of each face's alignment, (N, 5, 2) landmarks -> (N,): above 1 the crop is an
+    enlargement of the image."""
+    points = np.asarray(landmarks, np.float64).reshape(-1, 5, 2)
+    matrices = similarity_transform(points, np.broadcast_to(np.asarray(template, np.float64), points.shape))
+    return np.hypot(matrices[:, 0, 0], matrices[:, 1, 0])
+
+
 def align(
     image: np.ndarray, landmarks: np.ndarray, template: np.ndarray, size: int, dtype: type[np.generic] = np.uint8
 ) -> np.ndarray:

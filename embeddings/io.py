@@ -9,6 +9,10 @@ Pillow has its own pixel limit, checked inside `Image.open` before ours can see 
 `DecompressionBombError`. The default `max_pixels` (50 MP) is stricter, so with defaults the warning only precedes our
 refusal; a caller raising `max_pixels` above Pillow's limit must raise `Image.MAX_IMAGE_PIXELS` too (a process-wide
 setting, so it is theirs to change). Both become `ImageError`, the warning where warnings are errors.
+
+`read_reduced` decodes a large JPEG at 1/2, 1/4 or 1/8 of its size for detection (libjpeg scales inside the inverse
+DCT: a 12 MP photo decodes in about a quarter of the full decode's time, and the detector's shrink then costs a
+quarter too), and decodes it finer only where a face's crop needs the pixels (`Decoded`).
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import math
 import os
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from http.client import HTTPException
 from pathlib import Path
 from typing import BinaryIO
@@ -41,6 +47,11 @@ _NUMERIC_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")  # values to scal
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO | Image.Image | np.ndarray
+# The scales libjpeg decodes at directly (Pillow's `draft`), coarsest first.
+JPEG_REDUCTIONS = (8, 4, 2, 1)
+# The upright axes (x, y) each EXIF orientation reverses (1: none): along them a reduced decode's last, partial block
+# lands first, which shifts its pixels against the full image's by that block's missing part (up to 7 px at 1/8).
+_REVERSED_AXES = {2: (1, 0), 3: (1, 1), 4: (0, 1), 5: (0, 0), 6: (1, 0), 7: (1, 1), 8: (0, 1)}
 
 
 def read(
@@ -62,6 +73,106 @@ def read(
         _check_pixels(source.size, max_pixels)
         return _to_rgb(_pillow_pixels(source, in_place=False))  # a copy: the caller's image is left alone
     return _decode(_read_bytes(source, max_bytes, timeout), max_pixels)
+
+
+@dataclass(frozen=True, eq=False)
+class Decoded:
+    """An image decoded at 1/`reduction` of its size, upright (`pixels`), with finer decodes of a JPEG on demand (`at`).
+
+    `size` is the full upright image's (width, height): points map between `at(r)`'s pixels and the full image's with
+    `to_full` and `from_full`, pixel centres at integers, so results can be given in the full image's pixels.
+    """
+
+    pixels: np.ndarray
+    reduction: int
+    size: tuple[int, int]
+    orientation: int = 1  # the EXIF orientation applied, which `to_full` needs
+    data: bytes | None = field(default=None, repr=False)  # the JPEG's bytes, kept for `at`; None if not a JPEG
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def at(self, reduction: int) -> np.ndarray:
+        """The image decoded at 1/`reduction` (one of JPEG_REDUCTIONS): `pixels` itself at `reduction`, else decoded
+        again from the bytes, each call (the caller keeps what it needs)."""
+        if reduction == self.reduction:
+            return self.pixels
+        if self.data is None or reduction not in JPEG_REDUCTIONS:
+            raise ValueError(f"this image can be had at reduction {self.reduction} only, not {reduction}")
+        with _opened(self.data, self.max_pixels) as image:
+            _draft(image, reduction)
+            return _to_rgb(_pillow_pixels(image, in_place=True))
+
+    def at_least(self, min_side: int) -> Decoded:
+        """This image as `read_reduced` would give it for `min_side`: itself, unless its longer side is shorter."""
+        reduction = min(self.reduction, _reduction(self.size, min_side))
+        return self if reduction == self.reduction else replace(self, pixels=self.at(reduction), reduction=reduction)
+
+    def coarsest(self, magnification: float) -> int:
+        """The largest reduction, at most `reduction`, whose pixels are at least as fine as those of a crop that
+        magnifies the full image `magnification` times: finer than that, the crop samples detail the decode lacks."""
+        return max((r for r in JPEG_REDUCTIONS if r <= self.reduction and r * magnification <= 1), default=1)
+
+    def to_full(self, points: np.ndarray, reduction: int | None = None) -> np.ndarray:
+        """(..., 2) x, y in pixels of `at(reduction)` (default `pixels`) to pixels of the full image."""
+        reduction = self.reduction if reduction is None else reduction
+        return (np.asarray(points, np.float64) + 0.5) * reduction - 0.5 + self._offset(reduction)
+
+    def from_full(self, points: np.ndarray, reduction: int | None = None) -> np.ndarray:
+        """(..., 2) x, y in pixels of the full image to pixels of `at(reduction)` (default `pixels`)."""
+        reduction = self.reduction if reduction is None else reduction
+        return (np.asarray(points, np.float64) - self._offset(reduction) + 0.5) / reduction - 0.5
+
+    def _offset(self, reduction: int) -> np.ndarray:
+        """Full-image pixels by which a reversed axis' reduced decode starts before the image (0 along the others)."""
+        partial = [math.ceil(side / reduction) * reduction - side for side in self.size]
+        reversed_axes = _REVERSED_AXES.get(self.orientation, (0, 0))
+        return -np.array([p * r for p, r in zip(partial, reversed_axes, strict=True)], np.float64)
+
+
+def read_reduced(
+    source: Source,
+    *,
+    min_side: int,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Decoded:
+    """`read`, but a JPEG is decoded at the smallest scale (JPEG_REDUCTIONS) whose longer side still has `min_side`
+    pixels, e.g. a detector's input side: a 4032x3024 photo at 1/2 for 1024. Below twice `min_side`, and for other
+    formats, arrays and PIL images, `pixels` is exactly what `read` gives. Limits are checked as `read` checks them.
+    """
+    if isinstance(source, np.ndarray | Image.Image):
+        pixels = read(source, max_pixels=max_pixels)
+        return Decoded(pixels, 1, (pixels.shape[1], pixels.shape[0]), max_pixels=max_pixels)
+    data = _read_bytes(source, max_bytes, timeout)
+    with _opened(data, max_pixels) as image:
+        width, height = image.size
+        wanted = _reduction(image.size, min_side)
+        with _pillow_errors(f"{image.format} image"):
+            orientation = image.getexif().get(0x0112, 1)  # EXIF Orientation, which `_pillow_pixels` applies
+        reduction = _draft(image, wanted)
+        pixels = _to_rgb(_pillow_pixels(image, in_place=True))
+    if reduction == 1:
+        return Decoded(pixels, 1, (pixels.shape[1], pixels.shape[0]), max_pixels=max_pixels)
+    size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)  # these turn the image a quarter
+    return Decoded(pixels, reduction, size, orientation, data, max_pixels)
+
+
+def _reduction(size: tuple[int, int], min_side: int) -> int:
+    """The coarsest JPEG reduction of an image of `size` whose longer side keeps `min_side` pixels."""
+    return max(r for r in JPEG_REDUCTIONS if math.ceil(max(size) / r) >= min_side or r == 1)
+
+
+def _draft(image: Image.Image, reduction: int) -> int:
+    """Have libjpeg decode `image` (opened, not loaded) at 1/`reduction`; gives the reduction it will decode at,
+    1 for other formats."""
+    if reduction == 1 or image.format not in ("JPEG", "MPO"):
+        return 1
+    width, height = image.size
+    # Pillow picks the largest JPEG scale whose size is at least the one asked: with the sides floored, `reduction`
+    # itself, unless a side is shorter than it (then a finer one) or Pillow cannot (None: several tiles).
+    with _pillow_errors(f"{image.format} image"):
+        drafted = image.draft(None, (max(1, width // reduction), max(1, height // reduction)))
+    return 1 if drafted is None else round(width / drafted[1][2])
 
 
 def _read_bytes(source: Source, max_bytes: int, timeout: float) -> bytes:
@@ -140,12 +251,19 @@ def _register_heif() -> None:
 
 
 def _decode(data: bytes, max_pixels: int) -> np.ndarray:
+    with _opened(data, max_pixels) as image:
+        return _to_rgb(_pillow_pixels(image, in_place=True))
+
+
+@contextlib.contextmanager
+def _opened(data: bytes, max_pixels: int) -> Iterator[Image.Image]:
+    """The image of `data`, opened (nothing decoded yet) and its pixel count checked from the header alone."""
     _register_heif()
     with _pillow_errors("image"):
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     with image:
-        _check_pixels(image.size, max_pixels)  # from the header alone: nothing is decoded yet
-        return _to_rgb(_pillow_pixels(image, in_place=True))
+        _check_pixels(image.size, max_pixels)
+        yield image
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from typing import TypeVar, overload
 
 import numpy as np
 
-from embeddings.alignment import align_batch
+from embeddings.alignment import align_batch, magnification
 from embeddings.detection import (
     DEFAULT_DETECTOR,
     DEFAULT_MAX_SIDE,
@@ -22,7 +22,7 @@ from embeddings.detection import (
 )
 from embeddings.encoders import Encoder, EncoderSpec, FusedEncoder, alignments, get_spec, load_encoder
 from embeddings.errors import NoFaceError
-from embeddings.io import Source, read
+from embeddings.io import Decoded, Source, read, read_reduced
 from embeddings.quality import measure
 from embeddings.types import Box, Detection, Face, Verification
 from embeddings.weights import DEFAULT_DIR as DEFAULT_WEIGHTS_DIR
@@ -119,21 +119,31 @@ class FacePipeline:
         return load_encoder(self.encoder_name, self.weights_dir)
 
     def warm_up(self) -> None:
-        """Load both networks and run each once, so the first real request does not pay for it."""
+        """Load both networks and run them, so the first real request does not pay for it.
+
+        The encoder runs on two batch sizes: Keras traces its predict step for the first batch shape and, at the first
+        other one, once more for any batch size. Warmed with one size only, the first batch of another size stalled
+        1.7 s on 2 cores (cProfile of benchmarks/ingest_profile.py: a worker's first real batch, a search's first
+        photo of two faces)."""
         size = self.spec.input_size
         self.detector.detect(np.zeros((size, size, 3), np.uint8))
-        self.encoder.embed_aligned([np.zeros((1, s.input_size, s.input_size, 3), np.uint8) for s in self.alignments])
+        for faces in (1, 2):
+            self.encoder.embed_aligned(
+                [np.zeros((faces, s.input_size, s.input_size, 3), np.uint8) for s in self.alignments]
+            )
 
-    def detect(self, image: Source) -> list[Detection]:
-        return self.detector.detect(read(image))
+    def detect(self, image: Source | Decoded) -> list[Detection]:
+        return self._detect([self._read(image)])[0]
 
-    def encode(self, image: Source, *, max_faces: int | None = None) -> list[Face]:
+    def encode(self, image: Source | Decoded, *, max_faces: int | None = None) -> list[Face]:
         """Every face found in the image (or the `max_faces` largest), largest first."""
         return self.encode_batch([image], max_faces=max_faces)[0]
 
-    def encode_batch(self, images: Sequence[Source], *, max_faces: int | None = None) -> list[list[Face]]:
+    def encode_batch(self, images: Sequence[Source | Decoded], *, max_faces: int | None = None) -> list[list[Face]]:
         """Faces of each image: images are read and detected `batch_size` at a time, then all faces encoded together.
 
+        A large JPEG is detected in a reduced decode and each face cropped from the coarsest decode that holds its crop
+        (`_read`, `_crops`); boxes and landmarks are in pixels of the full image all the same.
         Only the aligned crops are kept between chunks, so a long list of paths does not hold every photo in memory.
         `max_faces` keeps the largest faces of each image before they are aligned and encoded, so a crowd costs no
         more encoding than that many faces (detection's cost is bounded by `max_side`).
@@ -143,10 +153,10 @@ class FacePipeline:
         found: list[list[Detection]] = []
         crops: list[list[np.ndarray]] = [[] for _ in self.alignments]
         for start in range(0, len(images), self.batch_size):
-            pixels = [read(image) for image in images[start : start + self.batch_size]]
-            detections = [faces[:max_faces] for faces in self.detector.detect_batch(pixels)]
+            decoded = [self._read(image) for image in images[start : start + self.batch_size]]
+            detections = [faces[:max_faces] for faces in self._detect(decoded)]
             landmarks = [np.array([d.landmarks for d in faces]).reshape(-1, 5, 2) for faces in detections]
-            for chunks, crop in zip(crops, self._align(pixels, landmarks), strict=True):
+            for chunks, crop in zip(crops, self._crops(decoded, landmarks), strict=True):
                 chunks.append(crop)
             found.extend(detections)
         every_crop = [
@@ -182,6 +192,42 @@ class FacePipeline:
             drawn, source = Detection((x1, y1, x2, y2), box_landmarks((x1, y1, x2, y2)), 0.0), "box"
         return self._faces([drawn], self._align([pixels], [drawn.landmarks[None]]), source)[0]
 
+    def _read(self, image: Source | Decoded) -> Decoded:
+        """The image decoded as small as detection allows: a 12 MP JPEG at half its size for a `max_side` of 1024,
+        36 ms instead of 155 ms, then 34 ms instead of 142 ms to shrink (real-photos upscaled to 12 MP, busy CPUs)."""
+        if isinstance(image, Decoded):
+            return image.at_least(self.detector.max_side)
+        return read_reduced(image, min_side=self.detector.max_side)
+
+    def _detect(self, decoded: Sequence[Decoded]) -> list[list[Detection]]:
+        """The detector's faces of each image, found in its reduced decode, in pixels of the full image."""
+        found = self.detector.detect_batch([image.pixels for image in decoded])
+        return [
+            faces if image.reduction == 1 else [self._to_full(image, face) for face in faces]
+            for image, faces in zip(decoded, found, strict=True)
+        ]
+
+    @staticmethod
+    def _to_full(image: Decoded, face: Detection) -> Detection:
+        box = image.to_full(np.reshape(face.box, (2, 2))).ravel()
+        return Detection(tuple(float(v) for v in box), image.to_full(face.landmarks).astype(np.float32), face.score)
+
+    def _crops(self, decoded: Sequence[Decoded], landmarks: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """`_align` of every face (landmarks in full-image pixels), each from the coarsest decode of its image with a
+        pixel for every crop pixel (`Decoded.coarsest`): a crop loses no resolution that the full image has."""
+        sources, points, order, first = [], [], [], 0
+        for image, marks in zip(decoded, landmarks, strict=True):
+            enlargements = np.max([magnification(marks, s.template) for s in self.alignments], axis=0)
+            reductions = np.array([image.coarsest(m) for m in enlargements], int)
+            for reduction in np.unique(reductions):
+                chosen = np.flatnonzero(reductions == reduction)
+                sources.append(image.at(reduction))
+                points.append(image.from_full(marks[chosen], reduction))
+                order.extend(first + chosen)
+            first += len(marks)
+        inverse = np.argsort(np.array(order, int))  # crops back in face order
+        return [crops[inverse] for crops in self._align(sources, points)]
+
     def _align(self, pixels: Sequence[np.ndarray], landmarks: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The faces' crops on each of `alignments`, unrounded: rounding to uint8 would turn float noise in batched
         detection into whole grey levels."""
@@ -210,10 +256,11 @@ class FacePipeline:
 
     def encode_most_prominent(self, image: Source) -> Face:
         """The largest face of the image (see `most_prominent`); raises NoFaceError if there is none."""
-        pixels = read(image)
-        face = most_prominent(self.encode(pixels), pixels.shape)
+        decoded = self._read(image)
+        width, height = decoded.size
+        face = most_prominent(self.encode(decoded), (height, width))
         if face is None:
-            raise NoFaceError(f"no face found in the {pixels.shape[1]}x{pixels.shape[0]} image")
+            raise NoFaceError(f"no face found in the {width}x{height} image")
         return face
 
     def verify(self, a: Face | np.ndarray | Source, b: Face | np.ndarray | Source) -> Verification:

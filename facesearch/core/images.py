@@ -18,6 +18,7 @@ from django.utils import timezone as django_timezone
 from PIL import ExifTags, Image
 
 from embeddings import ImageError, read
+from embeddings.io import Decoded, read_reduced
 from facesearch.core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,17 @@ def read_upload(file: UploadedFile) -> np.ndarray:
 def read_stored(path: Path) -> np.ndarray:
     """A stored photo's pixels, upright, within the same limits as uploads (a file changed on disk is still bounded)."""
     return read(path, max_pixels=settings.FACESEARCH_MAX_PIXELS, max_bytes=settings.FACESEARCH_MAX_UPLOAD_BYTES)
+
+
+def read_stored_reduced(path: Path, *, min_side: int) -> Decoded:
+    """`read_stored`, a large JPEG decoded only as fine as detection needs (`embeddings.io.read_reduced`): the pipeline
+    decodes finer where a face's crop needs it."""
+    return read_reduced(
+        path,
+        min_side=min_side,
+        max_pixels=settings.FACESEARCH_MAX_PIXELS,
+        max_bytes=settings.FACESEARCH_MAX_UPLOAD_BYTES,
+    )
 
 
 FORMAT_EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp",
