@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import time
 from collections.abc import Iterator, Sequence
@@ -370,7 +371,13 @@ def face_nearest(
         "library_ids": library_ids, "confirmed_only": confirmed_only, "exclude_face_id": exclude_face_id,
         "include_unsearchable": include_unsearchable,
     }  # fmt: skip
-    with _nearest_query(embedding=embedding, model_id=model_id, limit=limit, ef_search=ef_search, **query) as faces:
+    counted = face_nearest_count(model_id=model_id, **query)
+    if not counted:  # e.g. confirmed faces of a library where nobody is enrolled yet: no query to run
+        return []
+    exact = counted < EXACT_SCAN_BELOW
+    with _nearest_query(
+        embedding=embedding, model_id=model_id, limit=limit, ef_search=ef_search, exact=exact, **query
+    ) as faces:
         rows = sorted(faces, key=lambda face: face.distance)  # relaxed_order may return near-ties slightly out of order
     if max_distance is not None:
         rows = [face for face in rows if embeddings.same_person(face.distance, max_distance)]
@@ -394,7 +401,7 @@ def face_nearest_plan(
 
 
 @contextlib.contextmanager
-def _nearest_query(*, limit: int, ef_search: int, **query: Any) -> Iterator[QuerySet[Face]]:
+def _nearest_query(*, limit: int, ef_search: int, exact: bool | None = None, **query: Any) -> Iterator[QuerySet[Face]]:
     """`face_nearest_queryset`, to evaluate inside the transaction whose settings pick the scan: an exact one when the
     candidates are fewer than EXACT_SCAN_BELOW, else HNSW with `ef_search` (at least `limit`) and iterative scans.
 
@@ -403,8 +410,9 @@ def _nearest_query(*, limit: int, ef_search: int, **query: Any) -> Iterator[Quer
     too. Otherwise the HNSW settings stayed for the rest of the caller's transaction. The exact scan sets nothing, so
     it needs no savepoint: four statements fewer on the path of every library below EXACT_SCAN_BELOW (ingest runs
     several of these queries per face)."""
-    candidates = {key: value for key, value in query.items() if key != "embedding"}
-    if face_nearest_exact(**candidates):
+    if exact is None:
+        exact = face_nearest_exact(**{key: value for key, value in query.items() if key != "embedding"})
+    if exact:
         yield face_nearest_queryset(limit=limit, exact=True, **query)
         return
     with transaction.atomic(), connection.cursor() as cursor:
@@ -416,16 +424,38 @@ def _nearest_query(*, limit: int, ef_search: int, **query: Any) -> Iterator[Quer
         transaction.set_rollback(True)
 
 
-def face_nearest_exact(
+_counts: contextvars.ContextVar[dict[tuple, int] | None] = contextvars.ContextVar("nearest_counts", default=None)
+
+
+@contextlib.contextmanager
+def nearest_scans_remembered() -> Iterator[None]:
+    """Within the block, `face_nearest_count` counts each set of candidates once. A worker storing a batch asks it
+    for the same library before each of a face's nearest-neighbour queries (`benchmarks/ingest_profile.py`: 2 of
+    its 10 statements a photo). Inside a batch's store the batch's faces are already in, and what the block does
+    (naming, grouping) adds no face, so a count only lags by changes other transactions commit meanwhile: a few faces,
+    which move the scan across EXACT_SCAN_BELOW at most, where either scan answers correctly."""
+    token = _counts.set({})
+    try:
+        yield
+    finally:
+        _counts.reset(token)
+
+
+def face_nearest_exact(**candidates: Any) -> bool:
+    """Whether `face_nearest` scans these candidates exactly: fewer than EXACT_SCAN_BELOW (`face_nearest_count`)."""
+    return face_nearest_count(**candidates) < EXACT_SCAN_BELOW
+
+
+def face_nearest_count(
     *,
     model_id: str,
     library_ids: Sequence[int],
     confirmed_only: bool = False,
     exclude_face_id: int | None = None,
     include_unsearchable: bool = False,
-) -> bool:
-    """Whether `face_nearest` scans these candidates exactly: fewer than EXACT_SCAN_BELOW, counted by reading at most
-    that many index entries (never a full count of a large library).
+) -> int:
+    """How many faces `face_nearest` compares with, up to EXACT_SCAN_BELOW, counted by reading at most that many index
+    entries (never a full count of a large library); remembered inside `nearest_scans_remembered`.
 
     Counted on a btree index alone (an index-only scan): the libraries' faces of the encoder in `face_library_model`,
     or their confirmed searchable faces in the partial `face_library_confirmed`. `searchable` and the excluded face are
@@ -436,5 +466,12 @@ def face_nearest_exact(
         counted = face_nearest_candidates(**faces, confirmed_only=True, include_unsearchable=include_unsearchable)
     else:
         counted = face_nearest_candidates(**faces, include_unsearchable=True)
+    remembered = _counts.get()
+    key = (model_id, tuple(sorted(library_ids)), confirmed_only, confirmed_only and include_unsearchable)
+    if remembered is not None and key in remembered:
+        return remembered[key]
     # No ORDER BY (Face.Meta.ordering would sort the slice, or walk an index in photo order to avoid sorting).
-    return counted.order_by().values("id")[:EXACT_SCAN_BELOW].count() < EXACT_SCAN_BELOW
+    count = counted.order_by().values("id")[:EXACT_SCAN_BELOW].count()
+    if remembered is not None:
+        remembered[key] = count
+    return count

@@ -148,6 +148,31 @@ def test_reprocessing_replaces_a_stale_face_of_the_same_encoder_whose_slot_a_new
     assert not Face.objects.filter(id=stale.id).exists()
 
 
+@pytest.mark.django_db
+def test_a_large_jpeg_is_detected_in_a_reduced_decode_and_its_faces_stored_in_the_full_photos_pixels(
+    lfw_photos, media_root, pipeline
+):
+    """A 2,500 px JPEG is decoded at 1/2 for detection (embeddings.io.read_reduced); the stored box and landmarks are
+    still in the stored photo's own pixels: ten times the 250 px original's."""
+    small = pipeline.encode(lfw_photos[0])[0]
+    large = io.BytesIO()
+    Image.open(lfw_photos[0]).resize((2500, 2500), Image.Resampling.BICUBIC).save(large, "JPEG", quality=92)
+    photo, _ = services.photo_create(
+        file=SimpleUploadedFile("large.jpg", large.getvalue()), library=first_library(), uploaded_by=None
+    )
+    assert processing._photo_image(photo).reduction == 2
+
+    processing.photos_encode(photo_ids=[photo.id])
+
+    face = Face.objects.filter(photo=photo).order_by("index").first()
+    assert face is not None
+    width = 10 * (small.box[2] - small.box[0])
+    assert np.abs(np.asarray(face.box) - 10 * np.asarray(small.box)).max() < 0.1 * width  # MTCNN's boxes move more
+    assert np.abs(np.asarray(face.landmarks) - 10 * np.asarray(small.landmarks)).max() < 0.05 * width
+    distance = np.linalg.norm(np.asarray(face.embedding) - small.embedding)
+    assert distance < 0.5 * pipeline.threshold  # the same face, whatever the decode
+
+
 @pytest.mark.django_db(transaction=True)
 def test_processing_the_same_photo_concurrently_leaves_one_set_of_faces(lfw_photos, media_root, pipeline):
     photo, _ = services.photo_create(file=upload(lfw_photos[2]), library=first_library(), uploaded_by=None)
