@@ -215,9 +215,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=48, help="photos per mode")
     parser.add_argument("--workers", type=int, nargs="+", default=[1], help="worker processes to compare")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8], help="folder modes' photos per task")
+    parser.add_argument("--folder-only", action="store_true", help="leave out the API modes (the ratio's modes only)")
     args = parser.parse_args()
 
-    modes = len(API_REQUEST_SIZES) + len(args.batch_sizes)
+    request_sizes = () if args.folder_only else API_REQUEST_SIZES
+    modes = len(request_sizes) + len(args.batch_sizes)
     sample = lfw_sample(WARM_UP_PHOTOS + args.n * modes * len(args.workers))
     base = Path(tempfile.mkdtemp(prefix="facesearch-bench-"))
     # Registered before the embedded PostgreSQL registers its own exit handler, so it runs after that one has stopped
@@ -236,7 +238,7 @@ def main() -> None:
                 if offset == 0:  # first encodes trace the networks' graphs: keep them out of the timings
                     run_folder(sample[:WARM_UP_PHOTOS], concurrency, max(args.batch_sizes), base / "warm", username)
                     offset = WARM_UP_PHOTOS
-                for per_request in API_REQUEST_SIZES:
+                for per_request in request_sizes:
                     results.append(run_api(sample[offset : offset + args.n], concurrency, per_request))
                     offset += args.n
                 for batch_size in args.batch_sizes:

@@ -24,7 +24,7 @@ from embeddings.io import Decoded
 from embeddings.quality import passes_gate
 from facesearch.core.images import jpeg_encode, read_stored_reduced
 from facesearch.core.metrics import batch_observed
-from facesearch.core.pipeline import encoders_read, get_pipeline, spec_of_model
+from facesearch.core.pipeline import Encoders, encoders_read, get_pipeline, spec_of_model
 from facesearch.grouping.services import faces_group
 from facesearch.people.models import Person
 from facesearch.people.services import (
@@ -40,7 +40,14 @@ from facesearch.photos.storage import photo_file_path
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 8  # photos per run: benchmarks/ingest.py measures the choice
+BATCH_SIZE = 8  # photos per interactive task, topped up to it: a person waits for the whole batch
+BULK_BATCH_SIZE = 32
+"""Photos per task of an import or a re-encode. `benchmarks/ingest.py --n 256 --workers 1 --batch-sizes 8 32
+--folder-only`: one worker stored 11.7 photos/s in tasks of 8 and 17.0 in tasks of 32 (the bare pipeline: 17.6 at
+batch 8, 21.9 at 32): MTCNN batches same-size photos, and a batch's transaction and queries are shared by more."""
+BATCH_PIXELS = 100_000_000
+"""Pixels of stored photos decoded at once by a task, at most: 32 phone photos would hold gigabytes, so a task of
+large photos encodes and stores them a few at a time (a large JPEG decodes smaller, `embeddings.io.read_reduced`)."""
 SAME_FACE_IOU = 0.5  # a re-encoded face whose box overlaps an old one this much is the same face
 
 DB_ERRORS = (OperationalError, InterfaceError)  # transient: the task retries, nothing is recorded
@@ -108,14 +115,15 @@ def photos_claim_and_encode(
 
 @batch_observed
 def photos_encode(*, photo_ids: Sequence[int], encoder: str | None = None) -> None:
-    """Encode several photos in one `encode_batch` call, then store each photo's faces in its own transaction.
+    """Encode several photos in one `encode_batch` call, then store their faces in one transaction (photos of more
+    than BATCH_PIXELS together: a few at a time).
 
-    With `encoder` None, the serving encoder, and during a switch of encoder the new one too, so a photo stored
-    meanwhile has both encoders' faces (a photo with the serving encoder's faces already, e.g. one of the switch's
-    that recovery or another task took up, gets the new one's only); with `encoder`, that one only (the switch's).
+        With `encoder` None, the serving encoder, and during a switch of encoder the new one too, so a photo stored
+        meanwhile has both encoders' faces (a photo with the serving encoder's faces already, e.g. one of the switch's
+        that recovery or another task took up, gets the new one's only); with `encoder`, that one only (the switch's).
 
-    A photo that cannot be read or encoded is marked failed with the reason (not retried); database errors propagate
-    so the task retries. A photo deleted meanwhile is skipped.
+        A photo that cannot be read or encoded is marked failed with the reason (not retried); database errors propagate
+        so the task retries. A photo deleted meanwhile is skipped.
     """
     photos = list(Photo.objects.filter(id__in=photo_ids).order_by("id"))
     if not photos:
@@ -125,6 +133,25 @@ def photos_encode(*, photo_ids: Sequence[int], encoder: str | None = None) -> No
         status=Photo.Status.PROCESSING, error="", attempts=F("attempts") + 1, status_changed_at=Now()
     )
     encoders = encoders_read()
+    for chunk in _pixel_chunks(photos):
+        _photos_encode_chunk(chunk, encoders, encoder)
+
+
+def _pixel_chunks(photos: list[Photo]) -> list[list[Photo]]:
+    """The photos in runs of at most BATCH_PIXELS (as stored; one larger photo alone), in order."""
+    chunks: list[list[Photo]] = [[]]
+    pixels = 0
+    for photo in photos:
+        size = (photo.width or 0) * (photo.height or 0)
+        if chunks[-1] and pixels + size > BATCH_PIXELS:
+            chunks.append([])
+            pixels = 0
+        chunks[-1].append(photo)
+        pixels += size
+    return chunks
+
+
+def _photos_encode_chunk(photos: list[Photo], encoders: Encoders, encoder: str | None) -> None:
     readable: list[Photo] = []
     images: list[Decoded] = []
     for photo in photos:

@@ -73,15 +73,17 @@ def photos_enqueue(
     *,
     photo_ids: Sequence[int],
     queue: str = INGEST,
-    batch_size: int = processing.BATCH_SIZE,
+    batch_size: int | None = None,
     encoder: str | None = None,
 ) -> bool:
-    """Queue processing on `queue`, one task per `batch_size` photos; False when the broker could not be reached.
-    Interactive tasks top up with uploads only (`processing.photos_claim_and_encode`); `encoder`: a switch's tasks.
+    """Queue processing on `queue`, one task per `batch_size` photos (by default BATCH_SIZE where a person waits,
+    BULK_BATCH_SIZE for imports and re-encodes); False when the broker could not be reached. Interactive tasks top up
+    with uploads only (`processing.photos_claim_and_encode`); `encoder`: a switch's tasks.
 
     Runs after the photos are committed, so a broker that is down must not fail the request that stored them: the
     photos stay pending and `photos_recover` queues them again later.
     """
+    batch_size = batch_size or (processing.BATCH_SIZE if queue == INTERACTIVE else processing.BULK_BATCH_SIZE)
     for start in range(0, len(photo_ids), batch_size):
         try:
             photos_process.apply_async(

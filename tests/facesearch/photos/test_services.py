@@ -321,3 +321,15 @@ def test_reprocess_is_a_job_per_library_that_requeues_the_photos(
 def test_a_folder_job_refuses_a_path_that_is_not_a_folder(tmp_path):
     with pytest.raises(ApplicationError, match="is not a folder"):
         ingest.folder_job_start(path=tmp_path / "missing", library=first_library(), user=None)
+
+
+def test_a_task_of_large_photos_decodes_them_a_few_at_a_time():
+    """32 photos of 12 MP would hold gigabytes decoded: runs of at most BATCH_PIXELS, in order, one larger alone."""
+    twelve_mp = [Photo(id=i, width=4000, height=3000) for i in range(32)]
+    chunks = processing._pixel_chunks(twelve_mp)
+    per_chunk = processing.BATCH_PIXELS // (4000 * 3000)
+    assert [len(chunk) for chunk in chunks] == [per_chunk] * (32 // per_chunk) + [32 % per_chunk] * bool(32 % per_chunk)
+    assert [photo.id for chunk in chunks for photo in chunk] == list(range(32))
+    assert processing._pixel_chunks([Photo(id=1, width=20_000, height=10_000)]) == [[Photo(id=1)]]
+    small = [Photo(id=i, width=250, height=250) for i in range(32)]
+    assert len(processing._pixel_chunks(small)) == 1

@@ -32,7 +32,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--user", help="record the photos as uploaded by this user")
         parser.add_argument("--wait", action="store_true", help="follow the processing to the end")
-        parser.add_argument("--batch-size", type=int, default=processing.BATCH_SIZE, help="photos per worker task")
+        parser.add_argument("--batch-size", type=int, default=processing.BULK_BATCH_SIZE, help="photos per worker task")
 
     def handle(
         self, *args, path: Path, library: int | None, recursive: bool, user: str | None, wait: bool,
