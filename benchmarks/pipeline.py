@@ -189,7 +189,10 @@ def main() -> int:
     parser.add_argument("--lfw", type=Path, default=ROOT.parent / "shared" / "data" / "lfw")
     parser.add_argument("--weights-dir", type=Path, default=ROOT / "var" / "models")
     parser.add_argument(
-        "--detectors", nargs="+", choices=("mtcnn", "retinaface", "yunet"), default=["mtcnn", "retinaface"]
+        "--detectors",
+        nargs="+",
+        choices=("mtcnn", "retinaface", "yunet", "yunet-onet"),
+        default=["mtcnn", "retinaface"],
     )
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=list(BATCH_SIZES))
     parser.add_argument("--side", help=argparse.SUPPRESS)  # facesearch/<detector>, face_recognition or buffalo_s

@@ -28,13 +28,16 @@ from embeddings.types import Box, Detection
 if TYPE_CHECKING:
     from mtcnn import MTCNN
 
-DETECTORS = ("mtcnn", "retinaface", "yunet")
+DETECTORS = ("mtcnn", "retinaface", "yunet", "yunet-onet")
 # With facenet, LFW View 2 through the whole pipeline is 99.38% with MTCNN and 99.33% with RetinaFace (0 detection
 # failures each: 3 pairs of 6,000 apart). On the 186 photos of ../shared/data/real-photos RetinaFace found a face in
 # every one (MTCNN 182); of the boxes only one detector drew, MTCNN's 39 were nearly all patterns (leaves, hands,
 # fabric, a wheel) and RetinaFace's 14 mostly turned or dark faces (looked at). MTCNN finds more faces under 20 px
 # as detected (benchmarks/crowd.py). YuNet (at 640 px) gives 99.32% (0 failures) and finds a face in all 186 photos,
-# fastest of the three; it misses more faces under about 16 px as detected. The README's detector table has the figures.
+# fastest of the three; it misses more faces under about 16 px as detected. "yunet-onet" keeps YuNet's boxes and has
+# MTCNN's R-Net and O-Net place the landmarks FaceNet's template was fitted to: 99.40% (0 failures), end to end 16.7
+# images/s on real-photos against YuNet's 17.5 and buffalo_s's 17.2 (one busy run). The README's detector table has
+# the figures.
 DEFAULT_DETECTOR = "mtcnn"
 # P-Net, R-Net, O-Net score thresholds and pyramid step of facenet's align_dataset_mtcnn.py (davidsandberg/facenet),
 # the detector setting its FaceNet weights were trained and evaluated with.
@@ -151,6 +154,104 @@ def to_detections(
     return sorted(faces, key=lambda f: ((f.box[2] - f.box[0]) * (f.box[3] - f.box[1]), f.score), reverse=True)
 
 
+# Canvas sides are rounded up to multiples of this, not just of a network's stride: TensorFlow's oneDNN kernels are
+# prepared per input shape, and the first call with a new shape cost about twice a repeated one here (6 shapes
+# 480x640-640x640: 0.6-2.3 s against 0.3-0.9 s, on 2 busy cores); photos of 99 sizes then fall into a few shapes
+# instead of ~99.
+CANVAS_STEP = 128
+# Images share a canvas when it adds at most this share of their own (CANVAS_STEP-padded) pixels, and a network call
+# holds at most MAX_BATCH_PIXELS canvas pixels, whatever `batch_size` says. On 2 busy CPU cores, shapes warm, sharing
+# a call never helped photos with RetinaFace (48 real photos, 0.2-1 MP as detected: 5.0 img/s one at a time, 3.0 in
+# canvases of 8, 2.5 of 32), and 32 LFW images gained 0-20% in canvases of 8-32, within this machine's noise. So a
+# call holds one photo, or up to 16 images of 256x256.
+MAX_PADDING = 0.25
+MAX_BATCH_PIXELS = 1024 * 1024
+
+
+def canvases(shapes: Sequence[tuple[int, int]], batch_size: int) -> list[tuple[tuple[int, int], list[int]]]:
+    """Group image shapes (h, w), each already a multiple of CANVAS_STEP, into batches sharing one canvas (their
+    elementwise maximum) of at most `batch_size` images and MAX_BATCH_PIXELS pixels in all, where padding adds at
+    most MAX_PADDING of their own pixels.
+
+    Shapes are taken by orientation, then size, so neighbours are alike; each batch grows while the next shape fits.
+    """
+    order = sorted(range(len(shapes)), key=lambda i: (shapes[i][0] >= shapes[i][1], shapes[i]))
+    batches: list[tuple[tuple[int, int], list[int]]] = []
+    for index in order:
+        height, width = shapes[index]
+        if batches:
+            (canvas_h, canvas_w), members = batches[-1]
+            grown = (max(canvas_h, height), max(canvas_w, width))
+            own = sum(shapes[i][0] * shapes[i][1] for i in members) + height * width
+            total = grown[0] * grown[1] * (len(members) + 1)
+            if len(members) < batch_size and total <= min((1 + MAX_PADDING) * own, MAX_BATCH_PIXELS):
+                batches[-1] = (grown, [*members, index])
+                continue
+        batches.append(((height, width), [index]))
+    return batches
+
+
+class CanvasDetector(Detector):
+    """A fully convolutional detector (RetinaFace, YuNet): images are shrunk to `max_side`, padded with black at the
+    bottom and right to multiples of CANVAS_STEP, grouped into shared canvases (`canvases`) and run whole canvases a
+    network call. A subclass runs its network on a canvas batch and decodes each image's faces (`_canvas_faces`);
+    faces kept score at least `threshold`, are centred in the image rather than its padding, and are at least
+    `min_face_size` as detected."""
+
+    default_threshold: float
+    default_max_side = DEFAULT_MAX_SIDE
+    default_batch_size = 32
+
+    def __init__(
+        self,
+        weights_dir: str | Path,
+        min_face_size: int = 20,
+        threshold: float | None = None,
+        max_side: int | None = None,
+        batch_size: int | None = None,
+    ) -> None:
+        self.weights_dir = Path(weights_dir)
+        self.min_face_size = min_face_size
+        self.threshold = self.default_threshold if threshold is None else threshold
+        self.max_side = max_side or self.default_max_side
+        self.batch_size = batch_size or self.default_batch_size
+
+    def detect_batch(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+        """Detect in several images at once, up to `batch_size` images a network call."""
+        shrunk = [shrink(image, self.max_side) for image in images]
+        padded = [tuple(-(-side // CANVAS_STEP) * CANVAS_STEP for side in small.shape[:2]) for small in shrunk]
+        found: list[list[Detection]] = [[] for _ in images]
+        for (height, width), members in canvases(padded, self.batch_size):
+            batch = np.zeros((len(members), height, width, 3), np.float32)
+            for position, index in enumerate(members):
+                small = shrunk[index]
+                batch[position, : small.shape[0], : small.shape[1]] = small
+            for position, (corners, points, scores) in enumerate(self._canvas_faces(batch)):
+                index = members[position]
+                found[index] = self._kept(corners, points, scores, images[index].shape, shrunk[index].shape)
+        return found
+
+    @abc.abstractmethod
+    def _canvas_faces(self, batch: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Each canvas's faces scoring at least `threshold`, after NMS: boxes (n, 4) as x1, y1, x2, y2, landmarks
+        (n, 5, 2) and scores (n,), in pixel indices of the canvas."""
+
+    def _kept(
+        self,
+        corners: np.ndarray,
+        points: np.ndarray,
+        scores: np.ndarray,
+        shape: tuple[int, ...],
+        small_shape: tuple[int, ...],
+    ) -> list[Detection]:
+        corners = corners.reshape(-1, 4)
+        centres = corners.reshape(-1, 2, 2).mean(axis=1)
+        inside = np.all((centres >= -0.5) & (centres < [small_shape[1] - 0.5, small_shape[0] - 0.5]), axis=1)
+        longer_side = np.maximum(corners[:, 2] - corners[:, 0], corners[:, 3] - corners[:, 1])
+        keep = inside & (longer_side >= self.min_face_size)  # a face centred in the padding is not in the image
+        return to_detections(corners[keep], points[keep], scores[keep], shape, small_shape)
+
+
 def make_detector(
     name: str = DEFAULT_DETECTOR,
     *,
@@ -160,7 +261,7 @@ def make_detector(
     batch_size: int | None = None,
     mtcnn_thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS,
 ) -> Detector:
-    """The detector called `name` ("mtcnn", "retinaface" or "yunet"); None keeps that detector's own default.
+    """The detector called `name` (one of DETECTORS); None keeps that detector's own default.
 
     `weights_dir` is where `make weights` put RetinaFace's and YuNet's files (MTCNN's weights ship with its package).
     """
@@ -172,10 +273,16 @@ def make_detector(
         from embeddings.retinaface import RetinaFaceDetector
 
         return RetinaFaceDetector(weights_dir, min_face_size, **options)
-    if name == "yunet":
+    if name in ("yunet", "yunet-onet"):  # yunet-onet: YuNet's boxes, MTCNN O-Net's landmarks
         from embeddings.yunet import YunetDetector
 
-        return YunetDetector(weights_dir, min_face_size, **options)
+        return YunetDetector(
+            weights_dir,
+            min_face_size,
+            onet_landmarks=name == "yunet-onet",
+            onet_threshold=mtcnn_thresholds[2],
+            **options,
+        )
     raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
 
 

@@ -14,13 +14,12 @@ op) run here per image. Images of different sizes share a canvas when padding th
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from embeddings.detection import Detector, DetectorWeights, shrink, to_detections
-from embeddings.types import Detection
+from embeddings.detection import CanvasDetector, DetectorWeights
 
 WEIGHTS = DetectorWeights(
     name="retinaface",
@@ -34,10 +33,6 @@ WEIGHTS = DetectorWeights(
 )
 
 STRIDE = 32  # the graph's coarsest feature map: input sides must be multiples of it
-# Canvas sides are rounded up to multiples of this, not just of STRIDE: TensorFlow's oneDNN kernels are prepared per
-# input shape, and the first call with a new shape cost about twice a repeated one here (6 shapes 480x640-640x640:
-# 0.6-2.3 s against 0.3-0.9 s, on 2 busy cores); photos of 99 sizes then fall into a few shapes instead of ~99.
-CANVAS_STEP = 128
 # The graph's own decoding constants (read from its nodes): SSD variances, NMS IoU and its score floor.
 VARIANCES = (0.1, 0.2)
 NMS_IOU = 0.4
@@ -50,13 +45,6 @@ DEFAULT_THRESHOLD = 0.5
 # benchmarks/crowd.py found 55% of faces 14-20 px wide as detected, 99% of those 20-28 px.
 DEFAULT_MAX_SIDE = 1024
 DEFAULT_BATCH_SIZE = 32
-# Images share a canvas when it adds at most this share of their own (CANVAS_STEP-padded) pixels, and a network call
-# holds at most MAX_BATCH_PIXELS canvas pixels, whatever `batch_size` says. On 2 busy CPU cores, shapes warm, sharing
-# a call never helped photos (48 real photos, 0.2-1 MP as detected: 5.0 img/s one at a time, 3.0 in canvases of 8,
-# 2.5 of 32), and 32 LFW images gained 0-20% in canvases of 8-32, within this machine's noise. So a call holds one
-# photo, or up to 16 images of 256x256.
-MAX_PADDING = 0.25
-MAX_BATCH_PIXELS = 1024 * 1024
 
 _HEADS = (
     "RetinaFaceModel/tf_op_layer_concat/concat:0",  # (N, anchors, 4) box offsets
@@ -100,85 +88,22 @@ def decode(
     return corners[kept], points[kept], scores[kept]
 
 
-def canvases(shapes: Sequence[tuple[int, int]], batch_size: int) -> list[tuple[tuple[int, int], list[int]]]:
-    """Group image shapes (h, w), each already a multiple of CANVAS_STEP, into batches sharing one canvas (their
-    elementwise maximum) of at most `batch_size` images and MAX_BATCH_PIXELS pixels in all, where padding adds at
-    most MAX_PADDING of their own pixels.
-
-    Shapes are taken by orientation, then size, so neighbours are alike; each batch grows while the next shape fits.
-    """
-    order = sorted(range(len(shapes)), key=lambda i: (shapes[i][0] >= shapes[i][1], shapes[i]))
-    batches: list[tuple[tuple[int, int], list[int]]] = []
-    for index in order:
-        height, width = shapes[index]
-        if batches:
-            (canvas_h, canvas_w), members = batches[-1]
-            grown = (max(canvas_h, height), max(canvas_w, width))
-            own = sum(shapes[i][0] * shapes[i][1] for i in members) + height * width
-            total = grown[0] * grown[1] * (len(members) + 1)
-            if len(members) < batch_size and total <= min((1 + MAX_PADDING) * own, MAX_BATCH_PIXELS):
-                batches[-1] = (grown, [*members, index])
-                continue
-        batches.append(((height, width), [index]))
-    return batches
-
-
-class RetinaFaceDetector(Detector):
-    """RetinaFace-MobileNetV2 behind the `Detector` interface; faces scoring at least `threshold` are kept."""
+class RetinaFaceDetector(CanvasDetector):
+    """RetinaFace-MobileNetV2 behind the `Detector` interface, run on shared canvases (`CanvasDetector`)."""
 
     name = "retinaface"
+    default_threshold = DEFAULT_THRESHOLD
+    default_max_side = DEFAULT_MAX_SIDE
+    default_batch_size = DEFAULT_BATCH_SIZE
 
-    def __init__(
-        self,
-        weights_dir: str | Path,
-        min_face_size: int = 20,
-        threshold: float = DEFAULT_THRESHOLD,
-        max_side: int = DEFAULT_MAX_SIDE,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> None:
-        self.weights_dir = Path(weights_dir)
-        self.min_face_size = min_face_size
-        self.threshold = threshold
-        self.max_side = max_side
-        self.batch_size = batch_size
-
-    def detect_batch(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
-        """Detect in several images at once: shrunk to `max_side`, padded to multiples of CANVAS_STEP with black at
-        the bottom and right, and grouped into shared canvases (`canvases`), up to `batch_size` images a call."""
-        shrunk = [shrink(image, self.max_side) for image in images]
-        padded = [tuple(-(-side // CANVAS_STEP) * CANVAS_STEP for side in small.shape[:2]) for small in shrunk]
-        found: list[list[Detection]] = [[] for _ in images]
-        network = load_retinaface(self.weights_dir)
-        for (height, width), members in canvases(padded, self.batch_size):
-            batch = np.zeros((len(members), height, width, 3), np.float32)
-            for position, index in enumerate(members):
-                small = shrunk[index]
-                batch[position, : small.shape[0], : small.shape[1]] = small
-            boxes, landmarks, scores, priors = network(batch)
-            for position, index in enumerate(members):
-                found[index] = self._faces(
-                    boxes[position], landmarks[position], scores[position, :, 1], priors, (height, width),
-                    images[index].shape, shrunk[index].shape,
-                )  # fmt: skip
+    def _canvas_faces(self, batch: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        boxes, landmarks, scores, priors = load_retinaface(self.weights_dir)(batch)
+        size = np.array([batch.shape[2], batch.shape[1]], np.float64)
+        found = []
+        for position in range(len(batch)):
+            corners, points, kept = decode(
+                boxes[position], landmarks[position], scores[position, :, 1], priors, self.threshold
+            )
+            # The graph's coordinates are continuous (a pixel spans [i, i + 1)); detections are in pixel indices.
+            found.append(((corners.reshape(-1, 2, 2) * size - 0.5).reshape(-1, 4), points * size - 0.5, kept))
         return found
-
-    def _faces(
-        self,
-        boxes: np.ndarray,
-        landmarks: np.ndarray,
-        scores: np.ndarray,
-        priors: np.ndarray,
-        canvas: tuple[int, int],
-        shape: tuple[int, ...],
-        small_shape: tuple[int, ...],
-    ) -> list[Detection]:
-        corners, points, scores = decode(boxes, landmarks, scores, priors, self.threshold)
-        size = np.array([canvas[1], canvas[0]], np.float64)
-        # The graph's coordinates are continuous (a pixel spans [i, i + 1)); detections are in pixel indices.
-        corners = corners.reshape(-1, 2, 2) * size - 0.5
-        points = points * size - 0.5
-        centres = corners.mean(axis=1)
-        inside = np.all((centres >= -0.5) & (centres < [small_shape[1] - 0.5, small_shape[0] - 0.5]), axis=1)
-        longer_side = np.max(corners[:, 1] - corners[:, 0], axis=1)
-        keep = inside & (longer_side >= self.min_face_size)  # a face centred in the padding is not in the image
-        return to_detections(corners[keep], points[keep], scores[keep], shape, small_shape)

@@ -66,7 +66,7 @@ def detector_weights(name: str) -> DetectorWeights | None:
         from embeddings.retinaface import WEIGHTS
 
         return WEIGHTS
-    if name == "yunet":
+    if name in ("yunet", "yunet-onet"):  # yunet-onet's O-Net ships with the mtcnn package
         from embeddings.yunet import WEIGHTS
 
         return WEIGHTS

@@ -269,10 +269,13 @@ AXES_DISABLE_ACCESS_LOG = True  # no row (address, browser) per successful sign-
 
 # The face pipeline: the embeddings library takes these as constructor arguments.
 FACESEARCH_ENCODER = env.str("FACESEARCH_ENCODER", default="facenet")
-# "mtcnn", "retinaface" or "yunet" (embeddings.detection.DETECTORS); the README's detector table compares them.
+# "mtcnn", "retinaface", "yunet" or "yunet-onet" (embeddings.detection.DETECTORS); the README's detector table
+# compares them.
 FACESEARCH_DETECTOR = env.str("FACESEARCH_DETECTOR", default="mtcnn")
-if FACESEARCH_DETECTOR not in ("mtcnn", "retinaface", "yunet"):
-    raise ImproperlyConfigured(f"FACESEARCH_DETECTOR must be mtcnn, retinaface or yunet, not {FACESEARCH_DETECTOR!r}")
+if FACESEARCH_DETECTOR not in ("mtcnn", "retinaface", "yunet", "yunet-onet"):
+    raise ImproperlyConfigured(
+        f"FACESEARCH_DETECTOR must be mtcnn, retinaface, yunet or yunet-onet, not {FACESEARCH_DETECTOR!r}"
+    )
 FACESEARCH_WEIGHTS_DIR = Path(env.str("FACESEARCH_WEIGHTS_DIR", default=str(DATA_DIR / "models")))
 FACESEARCH_MIN_FACE_SIZE = env.int("FACESEARCH_MIN_FACE_SIZE", default=20)
 # Threads TensorFlow runs one worker process's networks on; 0: all cores (TensorFlow's default, right for one worker

@@ -11,16 +11,13 @@ import pytest
 from PIL import Image
 
 from embeddings import FacePipeline, read, weights
-from embeddings.detection import MtcnnDetector, make_detector
+from embeddings.detection import MAX_BATCH_PIXELS, MAX_PADDING, MtcnnDetector, canvases, make_detector
 from embeddings.errors import WeightsError
 from embeddings.pipeline import nearest_to_centre
 from embeddings.retinaface import (
-    MAX_BATCH_PIXELS,
-    MAX_PADDING,
     STRIDE,
     WEIGHTS,
     RetinaFaceDetector,
-    canvases,
     decode,
     load_retinaface,
 )
