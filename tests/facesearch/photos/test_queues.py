@@ -92,7 +92,9 @@ def test_a_worker_busy_with_an_import_takes_an_interactive_upload_next(
     ids = [ingest.folder_file_ingest(job=job, name=name, user=None)[0].photo_id
            for name in ingest.folder_scan(path=folder, recursive=False)]  # fmt: skip
     assert len(ids) == 3 * processing.BATCH_SIZE
-    tasks.photos_enqueue(photo_ids=ids)
+    # Tasks of BATCH_SIZE, not an import's BULK_BATCH_SIZE: the same rule (a worker takes the interactive task when
+    # it finishes the task it is on), with 3 tasks from few photos.
+    tasks.photos_enqueue(photo_ids=ids, batch_size=processing.BATCH_SIZE)
     imported = Photo.objects.filter(id__in=ids)
     wait_for(lambda: imported.exclude(status=Photo.Status.PENDING).exists(), what="the import to start")
 
