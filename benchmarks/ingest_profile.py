@@ -44,7 +44,8 @@ def main() -> None:
 
     base = Path(tempfile.mkdtemp(prefix="facesearch-profile-"))
     atexit.register(shutil.rmtree, base, ignore_errors=True)  # before the embedded server's handler: runs after it
-    bench.start_stack(base)
+    redis_process = bench.start_stack(base)
+    atexit.register(redis_process.terminate)  # runs first (registered last): the embedded Redis is our child
     from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
