@@ -7,7 +7,8 @@ smooth random colour, each at a known size: the face's width drawn log-uniformly
 pixels, before any shrinking to the detector's `max_side`). A detection finds a face when its box centre lies in the
 face's box and its width is within 0.5-2x the face's; each face is found at most once (by the highest-scoring box),
 and the boxes that find none are false positives (a face in an LFW image's background counts as one too, for every
-detector alike). Recall is per face-size bin; precision is over all boxes; images/s is detection alone.
+detector alike). Recall is per face-size bin; precision is over all boxes; `shown` is the recall counting only the
+boxes the detector's quality gate shows (`Detector.gate`); images/s is detection alone.
 """
 
 from __future__ import annotations
@@ -108,6 +109,12 @@ def match(truth: list[tuple[float, ...]], found: list) -> tuple[list[bool], int]
     return hit, false_positives
 
 
+def _side(detection) -> float:
+    """The box's shorter side, as `Quality.box_size` measures it."""
+    x1, y1, x2, y2 = detection.box
+    return min(x2 - x1, y2 - y1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--canvases", type=int, default=30)
@@ -133,7 +140,7 @@ def main() -> None:
 
     bins = list(itertools.pairwise(BINS))
     header = f"{'detector':<11} {'max_side':>8} " + " ".join(f"{f'{a}-{b - 1}':>8}" for a, b in bins)
-    print(header + f" {'recall':>7} {'precision':>9} {'FP':>4} {'img/s':>6}")
+    print(header + f" {'recall':>7} {'shown':>6} {'precision':>9} {'FP':>4} {'img/s':>6}")
     for name in args.detectors:
         options = {"max_side": args.max_side} if args.max_side else {}
         detector = make_detector(name, weights_dir=args.weights_dir, **options)
@@ -141,10 +148,13 @@ def main() -> None:
         started = time.perf_counter()
         found = detector.detect_batch([image for image, _ in canvases])
         rate = len(canvases) / (time.perf_counter() - started)
-        hits, false_positives, boxes = [], 0, 0
-        for (_, truth), detections in zip(canvases, found, strict=True):
+        hits, shown, false_positives, boxes = [], [], 0, 0
+        for (image, truth), detections in zip(canvases, found, strict=True):
             hit, fp = match(truth, detections)
             hits += hit
+            size = (image.shape[1], image.shape[0])
+            passed = [d for d in detections if detector.gate.passes(score=d.score, box_size=_side(d), image_size=size)]
+            shown += match(truth, passed)[0]
             false_positives += fp
             boxes += len(detections)
         hits = np.array(hits)
@@ -152,7 +162,7 @@ def main() -> None:
         cells = " ".join(f"{r:>8.1%}" for r in recalls)
         precision = 1 - false_positives / max(boxes, 1)
         print(
-            f"{name:<11} {detector.max_side:>8} {cells} {hits.mean():>7.1%} {precision:>9.1%} "
+            f"{name:<11} {detector.max_side:>8} {cells} {hits.mean():>7.1%} {np.mean(shown):>6.1%} {precision:>9.1%} "
             f"{false_positives:>4} {rate:>6.2f}"
         )
     counts = " ".join(f"{int(((truth_sizes >= a) & (truth_sizes < b)).sum()):>8}" for a, b in bins)

@@ -1,14 +1,18 @@
-"""Which detections does the quality gate hide? `python benchmarks/quality_gate.py [--from-labels] [--lfw 500]`.
+"""Which detections does a detector's quality gate hide?
 
-Runs FacePipeline with its default settings (as ingest does) over ../shared/data/real-photos and matches each
-detection to the hand labels of tests/data/real_photos_face_labels.csv (same file, boxes overlapping by IoU >= 0.5):
+    python benchmarks/quality_gate.py [--detector NAME] [--from-labels] [--lfw 500]
+
+Runs FacePipeline with that detector (as ingest does) over ../shared/data/real-photos and matches each detection to
+the hand labels of that detector's detections in tests/data/real_photos_face_labels.csv (same file, boxes
+overlapping by IoU >= 0.5):
 "face" (a real face, however poor), "not_face" (a false detection: ornaments, lace, patterns, hands) or "drawing" (a
 cartoon or drawn face: no measure here tells it from a face, so it counts in neither figure). `--from-labels` uses
 the measures stored in the labels instead of detecting again (seconds instead of minutes).
 
 Prints, for each measure alone, the strictest cut-off that loses at most 1% of the real faces and how many false
 detections it hides; then the same for the gate (`embeddings.quality.passes_gate`), and how many of the central
-faces of the first `--lfw` LFW images (people of peopleDevTrain.txt, all real faces) it hides.
+faces of the first `--lfw` LFW images (people of peopleDevTrain.txt, all real faces) it hides. The gate is the
+detector's own (`Detector.gate`): each reads its own detector's scores.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from embeddings import FacePipeline, nearest_to_centre, read
-from embeddings.quality import passes_gate
+from embeddings.detection import DEFAULT_DETECTOR, DETECTORS
+from embeddings.quality import Gate
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 LABELS = Path(__file__).resolve().parents[1] / "tests" / "data" / "real_photos_face_labels.csv"
@@ -48,7 +53,8 @@ class Detection:
         return self.box_size / min(self.width, self.height)
 
 
-def labelled() -> list[Detection]:
+def labelled(detector: str) -> list[Detection]:
+    """The labelled detections of `detector`."""
     with LABELS.open(newline="") as file:
         return [
             Detection(
@@ -65,6 +71,7 @@ def labelled() -> list[Detection]:
                 float(row["roll"]),
             )
             for row in csv.DictReader(file)
+            if row["detector"] == detector
         ]
 
 
@@ -75,10 +82,9 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
-def detected(labels: list[Detection]) -> tuple[list[Detection], int]:
+def detected(labels: list[Detection], pipeline: FacePipeline) -> tuple[list[Detection], int]:
     """Detections of the pipeline now, each with the label of the labelled box it overlaps; and how many found no
     label (a changed detector finds boxes nobody labelled: they are left out and counted)."""
-    pipeline = FacePipeline()
     files = sorted({d.file for d in labels} | {p.name for p in (DATA_DIR / "real-photos").glob("*.jpg")})
     found, unlabelled = [], 0
     for start in range(0, len(files), pipeline.batch_size):
@@ -135,11 +141,11 @@ def row(name: str, cut: str, hidden: int, false: int, lost: int, faces: int) -> 
     return f"{name:<26} {cut:>10} {hidden_share:>8} {hidden / false:>7.0%} {lost_share:>8} {lost / faces:>6.2%}"
 
 
-def lfw_hidden(count: int) -> tuple[int, int]:
+def lfw_hidden(count: int, pipeline: FacePipeline) -> tuple[int, int]:
     """(central faces hidden by the gate, central faces found) in the first image of `count` LFW people."""
     lines = (DATA_DIR / "lfw" / "peopleDevTrain.txt").read_text().split("\n")[1:]
     names = [line.split("\t")[0] for line in lines if line.strip()][:count]
-    pipeline = FacePipeline()
+    gate = pipeline.detector.gate
     paths = [DATA_DIR / "lfw" / "images" / name / f"{name}_0001.jpg" for name in names]
     hidden = found = 0
     for start in range(0, len(paths), pipeline.batch_size):
@@ -150,20 +156,23 @@ def lfw_hidden(count: int) -> tuple[int, int]:
                 continue
             found += 1
             size = (image.shape[1], image.shape[0])
-            hidden += not passes_gate(score=face.score, box_size=face.quality.box_size, image_size=size)
+            hidden += not gate.passes(score=face.score, box_size=face.quality.box_size, image_size=size)
     return hidden, found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR)
     parser.add_argument("--from-labels", action="store_true", help="use the measures stored with the labels")
     parser.add_argument("--lfw", type=int, default=500, help="LFW people whose first image is checked (0: none)")
     args = parser.parse_args()
-    labels = labelled()
+    labels = labelled(args.detector)
+    pipeline = FacePipeline(detector=args.detector)
+    gate: Gate = pipeline.detector.gate
     if args.from_labels:
         rows, unlabelled = labels, 0
     else:
-        rows, unlabelled = detected(labels)
+        rows, unlabelled = detected(labels, pipeline)
     faces = [d for d in rows if d.label == "face"]
     false = [d for d in rows if d.label == "not_face"]
     drawings = [d for d in rows if d.label == "drawing"]
@@ -180,13 +189,13 @@ def main() -> None:
         print(row(name, f"{'<' if low_is_bad else '>'} {cut:.3g}", hidden, len(false), lost, len(faces)))
 
     def hidden(d: Detection) -> bool:
-        return not passes_gate(score=d.score, box_size=d.box_size, image_size=(d.width, d.height))
+        return not gate.passes(score=d.score, box_size=d.box_size, image_size=(d.width, d.height))
 
-    gate = sum(map(hidden, false)), sum(map(hidden, faces))
-    print(row("gate (passes_gate)", "", gate[0], len(false), gate[1], len(faces)))
+    print(f"gate of {args.detector}: {gate}")
+    print(row("gate", "", sum(map(hidden, false)), len(false), sum(map(hidden, faces)), len(faces)))
     print(f"drawings hidden by the gate: {sum(map(hidden, drawings))}/{len(drawings)}")
     if args.lfw:
-        lost, found = lfw_hidden(args.lfw)
+        lost, found = lfw_hidden(args.lfw, pipeline)
         print(f"LFW central faces hidden by the gate: {lost}/{found}")
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from embeddings.quality import MTCNN_GATE, Gate
 from embeddings.types import Box, Detection
 
 if TYPE_CHECKING:
@@ -114,6 +115,7 @@ class Detector(abc.ABC):
     min_face_size: int
     max_side: int
     batch_size: int
+    gate: Gate  # which of its detections are shown as faces: a gate reads its own detector's scores
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         return self.detect_batch([image])[0]
@@ -293,6 +295,7 @@ class MtcnnDetector(Detector):
     """
 
     name = "mtcnn"
+    gate = MTCNN_GATE
 
     def __init__(
         self,

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.detection import CanvasDetector, DetectorWeights
+from embeddings.quality import MTCNN_GATE
 
 WEIGHTS = DetectorWeights(
     name="retinaface",
@@ -92,6 +93,7 @@ class RetinaFaceDetector(CanvasDetector):
     """RetinaFace-MobileNetV2 behind the `Detector` interface, run on shared canvases (`CanvasDetector`)."""
 
     name = "retinaface"
+    gate = MTCNN_GATE  # not measured on its own scores yet
     default_threshold = DEFAULT_THRESHOLD
     default_max_side = DEFAULT_MAX_SIDE
     default_batch_size = DEFAULT_BATCH_SIZE

@@ -24,6 +24,7 @@ import numpy as np
 
 from embeddings.detection import DEFAULT_THRESHOLDS, CanvasDetector, DetectorWeights, load_mtcnn
 from embeddings.errors import WeightsError
+from embeddings.quality import YUNET_GATE
 
 WEIGHTS = DetectorWeights(
     name="yunet",
@@ -238,6 +239,7 @@ class YunetDetector(CanvasDetector):
     """
 
     name = "yunet"
+    gate = YUNET_GATE
     default_threshold = DEFAULT_THRESHOLD
     default_max_side = DEFAULT_MAX_SIDE
     default_batch_size = DEFAULT_BATCH_SIZE

@@ -102,7 +102,7 @@ class Face(models.Model):
         help_text="a person's verdict on the detection; kept across reprocessing and re-encoding",
     )  # fmt: skip
     quality_passed = models.BooleanField(
-        default=True, help_text="passed the quality gate (`embeddings.quality.passes_gate`) when stored; drawn: true"
+        default=True, help_text="passed the quality gate (`embeddings.quality.Gate`) when stored; drawn: true"
     )
     # Derived by the database from the columns above, so no service has to keep it in step: a face nobody named is
     # hidden when a person said it is not a face, or when it failed the quality gate and nobody said it is a face.

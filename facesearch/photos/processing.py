@@ -21,7 +21,7 @@ from django.utils import timezone as django_timezone
 import embeddings
 from embeddings import EmbeddingsError
 from embeddings.io import Decoded
-from embeddings.quality import passes_gate
+from embeddings.quality import Gate
 from facesearch.core.images import jpeg_encode, read_stored_reduced
 from facesearch.core.metrics import batch_observed
 from facesearch.core.pipeline import Encoders, encoders_read, get_pipeline, spec_of_model
@@ -188,6 +188,7 @@ def _photos_encode_with(pipeline: embeddings.FacePipeline, readable: list[Photo]
             if faces is not None  # None: its failure is recorded
         },
         model_id=pipeline.spec.model_id,
+        gate=pipeline.detector.gate,
     )
 
 
@@ -256,7 +257,7 @@ def _with_drawn_faces(
     return [*missed, *drawn]
 
 
-def _photos_faces_store(*, found: dict[int, list[embeddings.Face]], model_id: str) -> None:
+def _photos_faces_store(*, found: dict[int, list[embeddings.Face]], model_id: str, gate: Gate) -> None:
     """Replace each photo's faces (photo id → faces found), the whole batch in one transaction under the photos' row
     locks and in a few statements for the batch: a transaction and its queries per photo cost ingest half the
     pipeline's speed (benchmarks/ingest.py).
@@ -265,8 +266,9 @@ def _photos_faces_store(*, found: dict[int, list[embeddings.Face]], model_id: st
     place (its id, person, rejections, review verdict and cover-face role survive); another encoder → a new row
     inherits the person, the verdict (not a face, ignored) and the rejections ("not this person"). Old faces left
     unmatched are deleted. So re-running never duplicates and a re-encode keeps people's assignments and corrections.
-    Each face is judged by the quality gate again; faces new to the photo that pass it are named automatically when
-    they are that close to an enrolled face they were not rejected for. A photo deleted meanwhile is skipped.
+    Each face is judged again by the quality gate of the detector that found it (`gate`); faces new to the photo that
+    pass it are named automatically when they are that close to an enrolled face they were not rejected for. A photo
+    deleted meanwhile is skipped.
 
     During a switch of encoder (`photos.encoder_switch`) the other encoder's rows stay beside these; faces of an
     encoder that is neither serving nor switched to (the switch ended while they were encoded) are not stored.
@@ -287,7 +289,8 @@ def _photos_faces_store(*, found: dict[int, list[embeddings.Face]], model_id: st
         for photo in photos:
             matches = _match_faces(old_faces[photo.id], found[photo.id])
             for new, face in enumerate(found[photo.id]):
-                values = face_fields(face, index=new, model_id=model_id) | {"quality_passed": _passes_gate(face, photo)}
+                passed = _passes_gate(face, photo, gate)
+                values = face_fields(face, index=new, model_id=model_id) | {"quality_passed": passed}
                 old = matches.get(new)
                 if old is not None and old.model_id == model_id:
                     kept.append((old, values))
@@ -364,12 +367,12 @@ def _assignment_of(old: Face) -> dict:
     }  # fmt: skip
 
 
-def _passes_gate(face: embeddings.Face, photo: Photo) -> bool:
-    """The quality gate (`embeddings.quality.passes_gate`) for a detected face; a drawn face passes, and so does a face
-    of a photo whose size is not known."""
+def _passes_gate(face: embeddings.Face, photo: Photo, gate: Gate) -> bool:
+    """The detector's quality gate (`embeddings.quality.Gate`) for a detected face; a drawn face passes, and so does a
+    face of a photo whose size is not known."""
     if face.landmarks_source != "detector" or not photo.width or not photo.height:
         return True
-    return passes_gate(score=face.score, box_size=face.quality.box_size, image_size=(photo.width, photo.height))
+    return gate.passes(score=face.score, box_size=face.quality.box_size, image_size=(photo.width, photo.height))
 
 
 def iou(a: Sequence[float], b: Sequence[float]) -> float:

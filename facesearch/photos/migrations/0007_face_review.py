@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 def gate_existing_faces(apps, schema_editor) -> None:
     """Faces stored before the gate are judged as ingest judges new ones (drawn faces pass: a person drew them)."""
-    from embeddings.quality import passes_gate
+    from embeddings.quality import MTCNN_GATE  # they were all MTCNN's detections
 
     Face = apps.get_model("photos", "Face")
     failed = [
@@ -16,7 +16,7 @@ def gate_existing_faces(apps, schema_editor) -> None:
         )
         .values_list("id", "score", "box_size", "photo__width", "photo__height")
         .iterator(chunk_size=2000)
-        if not passes_gate(score=score, box_size=box_size, image_size=(width, height))
+        if not MTCNN_GATE.passes(score=score, box_size=box_size, image_size=(width, height))
     ]
     for start in range(0, len(failed), 5000):
         Face.objects.filter(id__in=failed[start : start + 5000]).update(quality_passed=False)
@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
             name="quality_passed",
             field=models.BooleanField(
                 default=True,
-                help_text="passed the quality gate (`embeddings.quality.passes_gate`) when stored; drawn: true",
+                help_text="passed the quality gate (`embeddings.quality.Gate`) when stored; drawn: true",
             ),
         ),
         migrations.AddField(

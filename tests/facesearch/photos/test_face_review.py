@@ -141,7 +141,7 @@ def test_automatic_naming_passes_over_faces_the_gate_hid(
     library = first_library()
     person = PersonFactory(name="Colin Powell", library=library)
     face_store(library, lfw_images["Colin_Powell_0001"], person=person, how=Face.Assignment.ENROLLED)
-    monkeypatch.setattr(processing, "passes_gate", lambda **_: gate)
+    monkeypatch.setattr(processing, "_passes_gate", lambda *_: gate)
     photo = PhotoFactory(content=lfw_images["Colin_Powell_0002"].data, width=250, height=250, model_id="")
 
     processing.photos_encode(photo_ids=[photo.id])
