@@ -1,6 +1,6 @@
 """Suggested people: which linkage, and which distance cut, groups unknown faces into one person per group?
 
-    .venv/bin/python benchmarks/clustering.py [--encoder NAME]
+    .venv/bin/python benchmarks/clustering.py [--encoder NAME] [--detector NAME]
 
 Real LFW faces (the cached embeddings of benchmarks/search.py: people with 2+ images, at most 20 each, and 600
 one-image people). Each run clusters a window of random faces with the batch rule (`embeddings.cluster`, which
@@ -37,6 +37,7 @@ from identify import grid_shift  # the cuts below are facenet's; another encoder
 from search import lfw_embeddings
 
 from embeddings import cluster, get_spec, same_person
+from embeddings.detection import DETECTORS
 
 WINDOW = 2000
 SEEDS = range(5)
@@ -95,8 +96,10 @@ def person_suggestions(real, group_distance: float, cuts: tuple[float, ...]) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--encoder", default="facenet")
-    encoder = parser.parse_args().encoder
-    real = lfw_embeddings(encoder=encoder)
+    parser.add_argument("--detector", choices=DETECTORS, help="default: the pipeline's default detector")
+    args = parser.parse_args()
+    encoder = args.encoder
+    real = lfw_embeddings(encoder=encoder, detector=args.detector)
     shift = grid_shift(real.threshold)
     print(f"{len(real.names):,} LFW faces, model {real.model_id}; windows of {WINDOW} random faces, {len(SEEDS)} seeds")
     windows = []

@@ -1,6 +1,6 @@
 """Identification (1:N, open set): compare a person by their nearest enrolled face, or by the centroid of them?
 
-    .venv/bin/python benchmarks/identify.py [--encoder NAME]
+    .venv/bin/python benchmarks/identify.py [--encoder NAME] [--detector NAME]
 
 Real LFW faces (the cached embeddings of benchmarks/search.py). People with at least 6 images are enrolled with
 k = 1, 2, 3, 5 of their images (chosen at random, 5 seeds); their other images are probes that should be
@@ -40,6 +40,7 @@ from search import lfw_embeddings
 
 from embeddings import same_person  # the product's decision: strictly closer than the threshold or cut
 from embeddings.calibration import identification_threshold
+from embeddings.detection import DETECTORS
 
 MIN_IMAGES = 6
 GALLERY_SIZES = (1, 2, 3, 5)
@@ -216,7 +217,9 @@ def print_open_set(real) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--encoder", default="facenet")
-    real = lfw_embeddings(encoder=parser.parse_args().encoder)
+    parser.add_argument("--detector", choices=DETECTORS, help="default: the pipeline's default detector")
+    args = parser.parse_args()
+    real = lfw_embeddings(encoder=args.encoder, detector=args.detector)
     threshold = real.threshold
     auto_cuts = tuple(round(cut + grid_shift(threshold), 3) for cut in AUTO_CUTS)
     print(f"{len(real.names):,} LFW faces, model {real.model_id}, threshold {threshold:.3f}")

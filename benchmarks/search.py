@@ -82,13 +82,18 @@ def _library_version() -> str:
     return digest.hexdigest()[:12]
 
 
-def lfw_embeddings(*, encoder: str = "facenet", singletons: int = SINGLETONS, batch: int = 32) -> Embedded:
-    """Encode LFW people with 2+ images (capped) and some one-image people once; later calls read the .npz cache."""
+def lfw_embeddings(
+    *, encoder: str = "facenet", detector: str | None = None, singletons: int = SINGLETONS, batch: int = 32
+) -> Embedded:
+    """Encode LFW people with 2+ images (capped) and some one-image people once, through `detector` (None: the
+    default); later calls read the .npz cache."""
     from embeddings import FacePipeline, nearest_to_centre, read
+    from embeddings.detection import DEFAULT_DETECTOR
     from embeddings.weights import DEFAULT_DIR as DEFAULT_WEIGHTS_DIR
 
-    pipeline = FacePipeline(encoder=encoder, weights_dir=ROOT / DEFAULT_WEIGHTS_DIR)
-    cache = CACHE_DIR / f"lfw_{pipeline.spec.model_id}_cap{PER_PERSON_CAP}_s{singletons}.npz"
+    detector = detector or DEFAULT_DETECTOR
+    pipeline = FacePipeline(encoder=encoder, detector=detector, weights_dir=ROOT / DEFAULT_WEIGHTS_DIR)
+    cache = CACHE_DIR / f"lfw_{pipeline.spec.model_id}_{detector}_cap{PER_PERSON_CAP}_s{singletons}.npz"
     if cache.exists():
         data = np.load(cache)
         if str(data["library"]) != _library_version():
