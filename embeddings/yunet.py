@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.detection import DEFAULT_THRESHOLDS, CanvasDetector, DetectorWeights, load_mtcnn
+from embeddings.encoders.onnx_weights import assign_weights
 from embeddings.errors import WeightsError
 from embeddings.quality import YUNET_GATE
 
@@ -140,7 +141,7 @@ def load_onnx_weights(model, stored: dict[str, np.ndarray]) -> None:
     if len(numbered) != 2 * len(folded):
         raise WeightsError(f"the ONNX file has {len(numbered)} numbered initializers, not 2 per folded convolution")
     names = dict(zip(folded, zip(numbered[::2], numbered[1::2], strict=True), strict=True))
-    missing, misshapen = [], []
+    values, missing = {}, []
     for layer in model.layers:
         if not layer.weights:
             continue
@@ -151,18 +152,9 @@ def load_onnx_weights(model, stored: dict[str, np.ndarray]) -> None:
         kernel = stored.pop(kernel_name)
         # (O, I / groups, kh, kw) -> Keras (kh, kw, I, O), or depthwise (C, 1, kh, kw) -> (kh, kw, C, 1)
         depthwise = layer.__class__.__name__ == "DepthwiseConv2D"
-        values = [kernel.transpose(2, 3, 0, 1) if depthwise else kernel.transpose(2, 3, 1, 0), stored.pop(bias_name)]
-        shapes = [tuple(w.shape) for w in layer.weights]
-        if [v.shape for v in values] != shapes:
-            misshapen.append(f"{layer.name} {[v.shape for v in values]} != {shapes}")
-        else:
-            layer.set_weights(values)
-    if missing or stored or misshapen:
-        raise WeightsError(
-            f"the ONNX weights do not fit the network: {len(missing)} layers of the model not in the file "
-            f"{missing[:3]}, {len(stored)} initializers unused {list(stored)[:3]}, {len(misshapen)} of another shape "
-            f"{misshapen[:3]}"
-        )
+        values[layer.name] = [kernel.transpose(2, 3, 0, 1) if depthwise else kernel.transpose(2, 3, 1, 0)]
+        values[layer.name].append(stored.pop(bias_name))
+    assign_weights(model, values, missing=missing, unused=list(stored))
 
 
 def float_initializers(path: Path) -> dict[str, np.ndarray]:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.encoders import EncoderSpec
+from embeddings.encoders.onnx_weights import assign_weights
 from embeddings.errors import WeightsError
 
 INPUT_SIZE = 112
@@ -184,18 +185,7 @@ def load_onnx_weights(model, stored: dict[str, np.ndarray]) -> None:
     fc = named["fc.weight"].reshape(SPEC.dim, -1, side, side).transpose(2, 3, 1, 0).reshape(-1, SPEC.dim)
     values["fc"] = [fc, named["fc.bias"]]
     values["features"] = [named[f"features.{w}"] for w in _BN]
-    misshapen = []
-    for layer_name, arrays in values.items():
-        layer = model.get_layer(layer_name)
-        shapes = [tuple(w.shape) for w in layer.weights]
-        if [a.shape for a in arrays] != shapes:
-            misshapen.append(f"{layer_name} {[a.shape for a in arrays]} != {shapes}")
-        else:
-            layer.set_weights(arrays)
-    if misshapen:
-        raise WeightsError(
-            f"the ONNX weights do not fit the network: {len(misshapen)} of another shape {misshapen[:3]}"
-        )
+    assign_weights(model, values)
 
 
 def _ungrouped(kernel: np.ndarray, inputs: int) -> np.ndarray:

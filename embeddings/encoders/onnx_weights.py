@@ -7,6 +7,7 @@ depending on `onnx` (and its protobuf pin) or converting it to another format at
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -79,3 +80,24 @@ def onnx_initializers(path: Path) -> dict[str, np.ndarray]:
         return dict(_tensor(value) for number, _, value in _fields(graph) if number == _GRAPH_INITIALIZER)
     except (StopIteration, IndexError, ValueError) as error:
         raise WeightsError(f"{path} is not a readable ONNX model ({error or 'no graph'})") from None
+
+
+def assign_weights(
+    model, values: dict[str, list[np.ndarray]], *, missing: Sequence[str] = (), unused: Sequence[str] = ()
+) -> None:
+    """Set each named layer's weights to `values` (Keras order and layout), all or none: raises WeightsError, assigning
+    nothing, when a port found weights of the model `missing` from the file, initializers of the file it left
+    `unused`, or arrays whose shapes do not fit their layer."""
+    misshapen = []
+    for name, arrays in values.items():
+        shapes = [tuple(w.shape) for w in model.get_layer(name).weights]
+        if [a.shape for a in arrays] != shapes:
+            misshapen.append(f"{name} {[a.shape for a in arrays]} != {shapes}")
+    if missing or unused or misshapen:
+        raise WeightsError(
+            f"the ONNX weights do not fit the network: {len(missing)} weights of the model not in the file "
+            f"{list(missing)[:3]}, {len(unused)} initializers unused {list(unused)[:3]}, {len(misshapen)} of another "
+            f"shape {misshapen[:3]}"
+        )
+    for name, arrays in values.items():
+        model.get_layer(name).set_weights(arrays)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.encoders import EncoderSpec
+from embeddings.encoders.onnx_weights import assign_weights
 from embeddings.errors import WeightsError
 
 INPUT_SIZE = 112
@@ -146,29 +147,18 @@ def load_onnx_weights(model, stored: dict[str, np.ndarray]) -> None:
     mean, scale = stored.pop("scalar_op1", None), stored.pop("scalar_op2", None)
     if mean is None or scale is None or not np.allclose([mean[0], scale[0]], [MEAN, SCALE]):
         raise WeightsError(f"the ONNX input normalisation is not (x - {MEAN}) * {SCALE}: {mean}, {scale}")
-    missing, misshapen = [], []
+    values, missing = {}, []
     for layer in model.layers:
         try:
-            values = _keras_weights(layer, stored)
+            arrays = _keras_weights(layer, stored)
         except KeyError as error:
             missing.append(error.args[0])
             continue
         except ValueError as error:  # a reshape that does not fit
-            misshapen.append(f"{layer.name}: {error}")
-            continue
-        if values is None:
-            continue
-        shapes = [tuple(w.shape) for w in layer.weights]
-        if [v.shape for v in values] != shapes:
-            misshapen.append(f"{layer.name} {[v.shape for v in values]} != {shapes}")
-        else:
-            layer.set_weights(values)
-    if missing or stored or misshapen:
-        raise WeightsError(
-            f"the ONNX weights do not fit the network: {len(missing)} weights of the model not in the file "
-            f"{missing[:3]}, {len(stored)} initializers unused {list(stored)[:3]}, {len(misshapen)} of another shape "
-            f"{misshapen[:3]}"
-        )
+            raise WeightsError(f"the ONNX weights do not fit the network: {layer.name}: {error}") from None
+        if arrays is not None:
+            values[layer.name] = arrays
+    assign_weights(model, values, missing=missing, unused=list(stored))
 
 
 def build(weights_dir: Path) -> Callable[[np.ndarray], np.ndarray]:

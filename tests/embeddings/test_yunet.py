@@ -84,7 +84,7 @@ def test_every_initializer_goes_to_one_layer(weights_dir: Path):
     load_onnx_weights(model, stored)  # raises unless every initializer fits exactly one weight
     assert model.count_params() == sum(v.size for v in stored.values()) - 8  # not the two Resize scales (4 each)
     del stored["backbone.model3.conv2.conv1.bias"]
-    with pytest.raises(WeightsError, match="1 layers of the model not in the file"):
+    with pytest.raises(WeightsError, match="1 weights of the model not in the file"):
         load_onnx_weights(model, stored)
 
 
