@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR := $(or $(FACESEARCH_DATA_DIR),var)
 # `make run` fetches the weights of the encoder and detector it runs; the tests fetch every one's (their parity tests).
-WEIGHTS_FOR ?= --encoder $(or $(FACESEARCH_ENCODER),facenet) --detector $(or $(FACESEARCH_DETECTOR),mtcnn)
+WEIGHTS_FOR ?= --encoder $(or $(FACESEARCH_ENCODER),facenet) --detector $(or $(FACESEARCH_DETECTOR),yunet-onet)
 
 .PHONY: run test test-fast lint format install install-test weights chromium bench-deps
 

@@ -30,16 +30,13 @@ if TYPE_CHECKING:
     from mtcnn import MTCNN
 
 DETECTORS = ("mtcnn", "retinaface", "yunet", "yunet-onet")
-# With facenet, LFW View 2 through the whole pipeline is 99.38% with MTCNN and 99.33% with RetinaFace (0 detection
-# failures each: 3 pairs of 6,000 apart). On the 186 photos of ../shared/data/real-photos RetinaFace found a face in
-# every one (MTCNN 182); of the boxes only one detector drew, MTCNN's 39 were nearly all patterns (leaves, hands,
-# fabric, a wheel) and RetinaFace's 14 mostly turned or dark faces (looked at). MTCNN finds more faces under 20 px
-# as detected (benchmarks/crowd.py). YuNet (at 640 px) gives 99.32% (0 failures) and finds a face in all 186 photos,
-# fastest of the three; it misses more faces under about 16 px as detected. "yunet-onet" keeps YuNet's boxes and has
-# MTCNN's R-Net and O-Net place the landmarks FaceNet's template was fitted to: 99.40% (0 failures), end to end 16.7
-# images/s on real-photos against YuNet's 17.5 and buffalo_s's 17.2 (one busy run). The README's detector table has
-# the figures.
-DEFAULT_DETECTOR = "mtcnn"
+# The default is yunet-onet: YuNet's boxes at 640 px, with the landmarks FaceNet's template was fitted to placed by
+# MTCNN's R-Net and O-Net. With facenet (int8), LFW View 2 through the whole pipeline is 99.37% (99.40% with the fp32
+# network), 0 detection failures; on the 186 photos of ../shared/data/real-photos it finds a face in every one, draws
+# 2 false boxes where MTCNN draws 39, and runs end to end about twice as fast as InsightFace's buffalo_s (MTCNN:
+# about a third as fast). It misses more faces under about 16 px as detected than MTCNN at 1024 px
+# (benchmarks/crowd.py). The README's detector table has the figures and commands.
+DEFAULT_DETECTOR = "yunet-onet"
 # P-Net, R-Net, O-Net score thresholds and pyramid step of facenet's align_dataset_mtcnn.py (davidsandberg/facenet),
 # the detector setting its FaceNet weights were trained and evaluated with.
 DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)

@@ -271,7 +271,7 @@ AXES_DISABLE_ACCESS_LOG = True  # no row (address, browser) per successful sign-
 FACESEARCH_ENCODER = env.str("FACESEARCH_ENCODER", default="facenet")
 # "mtcnn", "retinaface", "yunet" or "yunet-onet" (embeddings.detection.DETECTORS); the README's detector table
 # compares them.
-FACESEARCH_DETECTOR = env.str("FACESEARCH_DETECTOR", default="mtcnn")
+FACESEARCH_DETECTOR = env.str("FACESEARCH_DETECTOR", default="yunet-onet")
 if FACESEARCH_DETECTOR not in ("mtcnn", "retinaface", "yunet", "yunet-onet"):
     raise ImproperlyConfigured(
         f"FACESEARCH_DETECTOR must be mtcnn, retinaface, yunet or yunet-onet, not {FACESEARCH_DETECTOR!r}"

@@ -87,12 +87,15 @@ def central_index(boxes: list[list[float]], size: tuple[int, int] = (250, 250)) 
 
 @pytest.fixture(scope="session")
 def lfw_images(lfw_dir: Path) -> dict[str, LfwImage]:
-    """Every image the read-path tests use, encoded once by the real pipeline; keyed by stem."""
+    """Every image the read-path tests use, encoded once by the real pipeline; keyed by stem. One image at a time, as
+    a query is: a batch of another size moves YuNet's and O-Net's results in their last digits, and the tests hold the
+    API's distances to these within 2e-4."""
     stems = [(p, lfw_stem(p, i)) for p in ENROLLED for i in range(1, QUERY_IMAGE + 1)]
     stems += [(s.rsplit("_", 1)[0], s) for s in STRANGERS]
     datas = [(lfw_dir / "images" / person / f"{stem}.jpg").read_bytes() for person, stem in stems]
     pixels = [embeddings.read(data) for data in datas]
-    results = get_pipeline(settings.FACESEARCH_ENCODER).encode_batch(pixels)  # no database here: name it
+    pipeline = get_pipeline(settings.FACESEARCH_ENCODER)  # no database here: name it
+    results = [pipeline.encode(image) for image in pixels]
     images = {}
     for (person, stem), data, image, faces in zip(stems, datas, pixels, results, strict=True):
         assert faces, f"no face found in {stem}"

@@ -65,7 +65,7 @@ def test_a_drawn_face_is_landmarked_and_encoded_like_the_detected_one(api_client
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["source"] == "drawn" and body["box"] == box and body["photo"] == powell.id
-    assert body["score"] >= get_pipeline().detector.thresholds[2]  # O-Net saw a face: its landmarks were kept
+    assert body["score"] >= get_pipeline().landmarker.thresholds[2]  # O-Net saw a face: its landmarks were kept
     errors = np.linalg.norm(np.array(body["landmarks"]) - known["landmarks"], axis=1)
     assert errors.mean() < 3 and errors.max() < 6, errors
     face = Face.objects.get(id=body["id"])

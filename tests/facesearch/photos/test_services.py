@@ -167,7 +167,8 @@ def test_a_large_jpeg_is_detected_in_a_reduced_decode_and_its_faces_stored_in_th
     face = Face.objects.filter(photo=photo).order_by("index").first()
     assert face is not None
     width = 10 * (small.box[2] - small.box[0])
-    assert np.abs(np.asarray(face.box) - 10 * np.asarray(small.box)).max() < 0.1 * width  # MTCNN's boxes move more
+    # a box's edges move with the scale detected at (YuNet's forehead edge by 0.1 of the width here); landmarks less
+    assert np.abs(np.asarray(face.box) - 10 * np.asarray(small.box)).max() < 0.15 * width
     assert np.abs(np.asarray(face.landmarks) - 10 * np.asarray(small.landmarks)).max() < 0.05 * width
     distance = np.linalg.norm(np.asarray(face.embedding) - small.embedding)
     assert distance < 0.5 * pipeline.threshold  # the same face, whatever the decode
@@ -271,7 +272,7 @@ def test_batched_processing_stores_the_same_faces_as_one_by_one(lfw_photos, medi
         assert [row[:4] for row in single[photo.id]] == [row[:4] for row in batched[photo.id]]
         for one, many in zip(single[photo.id], batched[photo.id], strict=True):
             distance = np.linalg.norm(np.frombuffer(one[5], np.float32) - np.frombuffer(many[5], np.float32))
-            assert distance < 1e-3
+            assert distance < 0.02  # a batch of another size moves YuNet's and O-Net's results in their last digits
 
 
 @pytest.mark.django_db
