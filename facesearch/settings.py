@@ -278,6 +278,9 @@ if FACESEARCH_DETECTOR not in ("mtcnn", "retinaface", "yunet", "yunet-onet"):
     )
 FACESEARCH_WEIGHTS_DIR = Path(env.str("FACESEARCH_WEIGHTS_DIR", default=str(DATA_DIR / "models")))
 FACESEARCH_MIN_FACE_SIZE = env.int("FACESEARCH_MIN_FACE_SIZE", default=20)
+# The side images are shrunk to for detection; 0 keeps the detector's own (YuNet 640, MTCNN and RetinaFace 1024). A
+# library of group photos wants 1024 for YuNet: it misses faces under about 16 px as detected (README, Detectors).
+FACESEARCH_DETECTOR_MAX_SIDE = env.int("FACESEARCH_DETECTOR_MAX_SIDE", default=0)
 # Threads TensorFlow runs one worker process's networks on; 0: all cores (TensorFlow's default, right for one worker
 # process a host). With N worker processes on a host give each cores / N, or their threads fight over the cores:
 # `benchmarks/ingest.py --workers` measures both (README, "Running at scale").

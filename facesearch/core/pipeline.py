@@ -91,6 +91,7 @@ def _pipeline(encoder: str) -> FacePipeline:
         detector=settings.FACESEARCH_DETECTOR,
         weights_dir=settings.FACESEARCH_WEIGHTS_DIR,
         min_face_size=settings.FACESEARCH_MIN_FACE_SIZE,
+        max_side=settings.FACESEARCH_DETECTOR_MAX_SIDE or None,
     )
 
 

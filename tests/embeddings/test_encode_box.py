@@ -38,7 +38,7 @@ def test_a_box_drawn_around_a_detected_face_gets_its_landmarks_and_its_embedding
 
     drawn = pipeline.encode_box(image, box)
 
-    assert drawn.landmarks_source == "onet" and drawn.score >= pipeline.detector.thresholds[2]
+    assert drawn.landmarks_source == "onet" and drawn.score >= pipeline.landmarker.thresholds[2]
     assert drawn.box == pytest.approx(box)  # the face keeps the box as drawn, not O-Net's refinement
     errors = np.linalg.norm(drawn.landmarks - detected.landmarks, axis=1)
     assert errors.mean() < 3 and errors.max() < 6, errors  # pixels, on faces ~100 px wide
