@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 LIBRARY = {
     "George_W_Bush": ["George_W_Bush_0001.jpg", "George_W_Bush_0002.jpg", "George_W_Bush_0003.jpg"],
     "Colin_Powell": ["Colin_Powell_0001.jpg", "Colin_Powell_0002.jpg"],
-    "Tony_Blair": ["Tony_Blair_0002.jpg", "Tony_Blair_0003.jpg"],  # one face each: YuNet boxes a second, smaller face in 0001
+    # one face each: YuNet boxes a second, smaller face in Tony_Blair_0001
+    "Tony_Blair": ["Tony_Blair_0002.jpg", "Tony_Blair_0003.jpg"],
 }
 QUERY = "George_W_Bush/George_W_Bush_0010.jpg"  # not in the library
 SEARCH_TIMEOUT = 60_000
