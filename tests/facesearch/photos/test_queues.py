@@ -78,22 +78,26 @@ def test_upkeep_tasks_are_routed_to_maintenance():
     assert [queue.name for queue in app.conf.task_queues] == ["interactive", "ingest", "maintenance"]
 
 
+IMPORT_BATCHES = 12
+
+
 @pytest.mark.slow
 def test_a_worker_busy_with_an_import_takes_an_interactive_upload_next(
     api_client, lfw_dir, lfw_photos, tmp_path: Path, celery_worker
 ):
-    """24 photos of a folder import are queued (3 batches); once the worker is on the first batch, one photo is
-    uploaded. It is done while most of the import still waits, and its batch held none of the import's photos."""
+    """96 photos of a folder import are queued (12 batches: the pipeline does an LFW photo in about 15 ms, so fewer
+    would be done before the upload arrives); once the worker is on the first batch, one photo is uploaded. It is done
+    while most of the import still waits, and its batch held none of the import's photos."""
     folder = tmp_path / "album"
     folder.mkdir()
-    for path in sorted(lfw_dir.glob("images/A*/*.jpg"))[: 3 * processing.BATCH_SIZE]:
+    for path in sorted(lfw_dir.glob("images/A*/*.jpg"))[: IMPORT_BATCHES * processing.BATCH_SIZE]:
         shutil.copyfile(path, folder / path.name)
     job, _ = ingest.folder_job_start(path=folder, library=first_library(), user=None)
     ids = [ingest.folder_file_ingest(job=job, name=name, user=None)[0].photo_id
            for name in ingest.folder_scan(path=folder, recursive=False)]  # fmt: skip
-    assert len(ids) == 3 * processing.BATCH_SIZE
+    assert len(ids) == IMPORT_BATCHES * processing.BATCH_SIZE
     # Tasks of BATCH_SIZE, not an import's BULK_BATCH_SIZE: the same rule (a worker takes the interactive task when
-    # it finishes the task it is on), with 3 tasks from few photos.
+    # it finishes the task it is on), with many tasks from few photos.
     tasks.photos_enqueue(photo_ids=ids, batch_size=processing.BATCH_SIZE)
     imported = Photo.objects.filter(id__in=ids)
     wait_for(lambda: imported.exclude(status=Photo.Status.PENDING).exists(), what="the import to start")
