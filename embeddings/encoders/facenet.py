@@ -143,7 +143,9 @@ def build(weights_dir: Path) -> Callable[[np.ndarray], np.ndarray]:
     import tensorflow as tf
 
     from embeddings.encoders import inception_resnet_v1, tflite
+    from embeddings.weights import weights_path
 
+    weights_path(SPEC, weights_dir)  # the checked file is there and intact, also when its conversion is cached
     if tf.config.list_physical_devices("GPU"):  # TFLite runs on the CPU: a GPU runs the fp32 network itself
         model = keras_model(weights_dir)
         return lambda x: np.asarray(model.predict_on_batch(x))

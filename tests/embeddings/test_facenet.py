@@ -19,7 +19,7 @@ from PIL import Image
 
 from embeddings import weights
 from embeddings.encoders import get_spec
-from embeddings.encoders.facenet import SPEC, keras_model, load_keras2_weights, prewhiten
+from embeddings.encoders.facenet import SPEC, build, keras_model, load_keras2_weights, prewhiten
 from embeddings.errors import WeightsError
 
 # Two photos each of people LFW has many of: gallery _0001, probe _0002.
@@ -104,6 +104,17 @@ def test_the_int8_build_is_kept_beside_the_weights(facenet_encoder, weights_dir)
     cached = list(weights_dir.glob("facenet_keras.*.int8.tflite"))
     assert len(cached) >= 1 and all(path.stat().st_size > 20e6 for path in cached)  # int8: a quarter of 91 MB
     assert not list(weights_dir.glob(".facenet_keras.*"))  # no half-written temporary file left
+
+
+def test_a_cached_int8_build_is_not_loaded_without_its_checked_weights(facenet_encoder, weights_dir, tmp_path):
+    """The cache is derived from the weights file: with the file gone or altered the load fails as it did before."""
+    for cached in weights_dir.glob("facenet_keras.*.int8.tflite"):
+        shutil.copyfile(cached, tmp_path / cached.name)
+    with pytest.raises(WeightsError, match="not found"):
+        build(tmp_path)
+    (tmp_path / SPEC.weights_file).write_bytes(b"not the weights")
+    with pytest.raises(WeightsError, match="do not match sha256"):
+        build(tmp_path)
 
 
 @pytest.mark.slow
