@@ -152,8 +152,8 @@ def load_onnx_weights(model, stored: dict[str, np.ndarray]) -> None:
         kernel = stored.pop(kernel_name)
         # (O, I / groups, kh, kw) -> Keras (kh, kw, I, O), or depthwise (C, 1, kh, kw) -> (kh, kw, C, 1)
         depthwise = layer.__class__.__name__ == "DepthwiseConv2D"
-        values[layer.name] = [kernel.transpose(2, 3, 0, 1) if depthwise else kernel.transpose(2, 3, 1, 0)]
-        values[layer.name].append(stored.pop(bias_name))
+        kernel = kernel.transpose(2, 3, 0, 1) if depthwise else kernel.transpose(2, 3, 1, 0)
+        values[layer.name] = [kernel, stored.pop(bias_name)]
     assign_weights(model, values, missing=missing, unused=list(stored))
 
 
